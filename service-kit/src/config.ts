@@ -1,0 +1,75 @@
+import { z } from 'zod';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const isProduction = (env: Env): boolean => env.NODE_ENV === 'production';
+
+/** Settings every service reads. */
+export const commonSettings = {
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How many proxies (nginx, the gateway) stand between the client and this process. */
+  TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(1),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+};
+
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
+
+/** A URL whose scheme is one of `schemes` (e.g. ['postgres', 'postgresql']). */
+export const urlWithScheme = (schemes: readonly string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return schemes.includes(new URL(value).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL starting with ${schemes.map((scheme) => `${scheme}://`).join(' or ')}` },
+  );
+
+export const databaseUrl = (databaseName: string) =>
+  urlWithScheme(['postgres', 'postgresql']).default(`postgres://postgres@127.0.0.1:5432/${databaseName}`);
+export const redisUrl = () => urlWithScheme(['redis', 'rediss']).default('redis://127.0.0.1:6379');
+export const amqpUrl = () => urlWithScheme(['amqp', 'amqps']).default('amqp://guest:guest@127.0.0.1:5672');
+
+/**
+ * A secret: the development default applies outside production only, so a production deployment
+ * that forgets one fails at start instead of running with a well-known value.
+ */
+export const secret = (env: Env, developmentDefault: string, minLength = 8) => {
+  const value = z.string().min(minLength, `must be at least ${minLength} characters`);
+  return isProduction(env) ? value : value.default(developmentDefault);
+};
+
+/** Parses the environment with `schema`; unset and empty variables count as missing. */
+export function parseConfig<Shape extends z.ZodRawShape>(shape: Shape, env: Env): z.infer<z.ZodObject<Shape>> {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = z.object(shape).safeParse(present);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const variable = issue.path.join('.') || '(environment)';
+      const message = issue.code === 'invalid_type' && present[variable] === undefined ? 'is required' : issue.message;
+      return `${variable}: ${message}`;
+    }),
+  );
+}
+
+/** parseConfig for a process entry point: a bad value prints which variable and why, then exits 1. */
+export function loadConfig<Shape extends z.ZodRawShape>(shape: Shape, env: Env = process.env): z.infer<z.ZodObject<Shape>> {
+  try {
+    return parseConfig(shape, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,74 @@
+import type pg from 'pg';
+import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { createEvent, type EventData, type EventEnvelope, type EventType } from './events/catalog';
+import type { Queryable } from './db';
+
+/** A transaction that can also record domain events; they are published only if it commits. */
+export class Transaction implements Queryable {
+  private recorded = 0;
+
+  constructor(
+    readonly client: PoolClient,
+    private readonly producer: string,
+  ) {}
+
+  get recordedEvents(): number {
+    return this.recorded;
+  }
+
+  query<Row extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
+    return this.client.query<Row>(text, values);
+  }
+
+  /** Writes the event to the outbox in this transaction (the transactional outbox). */
+  async recordEvent<T extends EventType>(type: T, data: EventData<T>): Promise<EventEnvelope<T>> {
+    const event = createEvent(this.producer, type, data);
+    await this.client.query('INSERT INTO outbox (id, type, envelope) VALUES ($1, $2, $3)', [event.id, event.type, event]);
+    this.recorded += 1;
+    return event;
+  }
+
+  /**
+   * Claims `eventId` for `consumer`; false when it was handled before. Run in the handler's
+   * transaction, so the claim and the handler's changes commit or roll back together.
+   */
+  async claimEvent(consumer: string, eventId: string): Promise<boolean> {
+    const result = await this.client.query(
+      'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+      [consumer, eventId],
+    );
+    return result.rowCount === 1;
+  }
+}
+
+/** The pool plus transactions that record events and wake the outbox relay once they commit. */
+export class Database implements Queryable {
+  constructor(
+    readonly pool: pg.Pool,
+    private readonly producer: string,
+    /** Called after a commit that recorded events, typically OutboxRelay#nudge. */
+    private readonly onEventsCommitted: () => void = () => undefined,
+  ) {}
+
+  query<Row extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
+    return this.pool.query<Row>(text, values);
+  }
+
+  async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    const tx = new Transaction(client, this.producer);
+    let result: T;
+    try {
+      await client.query('BEGIN');
+      result = await work(tx);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    if (tx.recordedEvents > 0) this.onEventsCommitted();
+    return result;
+  }
+}

@@ -1,0 +1,99 @@
+import path from 'node:path';
+import pg, { type PoolClient, type QueryResultRow } from 'pg';
+import { runner } from 'node-pg-migrate';
+import type { Logger } from 'pino';
+
+export type { PoolClient } from 'pg';
+
+/** Something that runs SQL: the pool or a transaction's client. */
+export interface Queryable {
+  query<Row extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+}
+
+export function createPool(connectionString: string, logger: Logger, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+  // An idle client can lose its connection (database restart); without a listener that would crash the process.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL client failed'));
+  return pool;
+}
+
+export async function withTransaction<T>(pool: pg.Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+const UNDEFINED_DATABASE = '3D000';
+const DUPLICATE_DATABASE = '42P04';
+
+/** Creates the database named in `connectionString` when it does not exist yet (development convenience). */
+export async function ensureDatabase(connectionString: string, logger: Logger): Promise<void> {
+  const probe = new pg.Client({ connectionString });
+  try {
+    await probe.connect();
+    return;
+  } catch (error) {
+    if ((error as { code?: string }).code !== UNDEFINED_DATABASE) throw error;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+  const url = new URL(connectionString);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+    logger.info({ database: name }, 'created database');
+  } catch (error) {
+    if ((error as { code?: string }).code !== DUPLICATE_DATABASE) throw error;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The kit's own tables (outbox, processed events), migrated before each service's. */
+export const KIT_MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
+
+/**
+ * Applies pending migrations: the kit's, then the service's. node-pg-migrate holds an advisory
+ * lock meanwhile, so replicas starting together do not race.
+ */
+export async function migrate(connectionString: string, serviceMigrationsDir: string, logger: Logger): Promise<void> {
+  const log = logger.child({ component: 'migrations' });
+  const common = {
+    databaseUrl: connectionString,
+    direction: 'up' as const,
+    count: Infinity,
+    logger: {
+      debug: (message: string) => log.debug(message),
+      info: (message: string) => log.debug(message),
+      warn: (message: string) => log.warn(message),
+      error: (message: string) => log.error(message),
+    },
+  };
+  const kit = await runner({ ...common, dir: KIT_MIGRATIONS_DIR, migrationsTable: 'kit_migrations' });
+  const own = await runner({ ...common, dir: serviceMigrationsDir, migrationsTable: 'migrations' });
+  const applied = [...kit, ...own].map((migration) => migration.name);
+  if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
+}
+
+/** ensureDatabase outside production, then migrate. */
+export async function prepareDatabase(options: {
+  connectionString: string;
+  migrationsDir: string;
+  logger: Logger;
+  createIfMissing: boolean;
+}): Promise<void> {
+  if (options.createIfMissing) await ensureDatabase(options.connectionString, options.logger);
+  await migrate(options.connectionString, options.migrationsDir, options.logger);
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { currentContext } from '../context';
+import { ROLES } from '../identity';
+
+const role = z.enum(ROLES);
+const messageData = z.object({
+  id: z.uuid(),
+  channel: z.string(),
+  authorId: z.uuid(),
+  body: z.string(),
+  createdAt: z.string(),
+  editedAt: z.string().nullable(),
+});
+
+/** Every domain event and the shape of its data: the contract between producers and consumers. */
+export const EVENT_SCHEMAS = {
+  'user.registered': z.object({
+    id: z.uuid(),
+    email: z.string(),
+    username: z.string(),
+    displayName: z.string(),
+    role,
+  }),
+  'user.updated': z.object({ id: z.uuid(), username: z.string(), displayName: z.string() }),
+  'user.role_changed': z.object({ id: z.uuid(), role, previousRole: role }),
+  'user.deleted': z.object({ id: z.uuid() }),
+  'message.created': messageData,
+  'message.updated': messageData,
+  'message.deleted': z.object({ id: z.uuid(), channel: z.string() }),
+} as const;
+
+export type EventType = keyof typeof EVENT_SCHEMAS;
+export type EventData<T extends EventType> = z.infer<(typeof EVENT_SCHEMAS)[T]>;
+export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
+export const EVENT_VERSION = 1;
+
+export interface EventEnvelope<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  version: number;
+  occurredAt: string;
+  producer: string;
+  correlationId: string;
+  data: EventData<T>;
+}
+
+/** A union that narrows on `type`, for handlers that switch over several events. */
+export type AnyEvent = { [T in EventType]: EventEnvelope<T> }[EventType];
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(EVENT_SCHEMAS, type);
+}
+
+export function createEvent<T extends EventType>(producer: string, type: T, data: EventData<T>): EventEnvelope<T> {
+  const id = randomUUID();
+  return {
+    id,
+    type,
+    version: EVENT_VERSION,
+    occurredAt: new Date().toISOString(),
+    producer,
+    correlationId: currentContext()?.requestId ?? id,
+    data,
+  };
+}
+
+const envelopeSchema = z.object({
+  id: z.uuid(),
+  type: z.string().min(1),
+  version: z.number().int().positive(),
+  occurredAt: z.string(),
+  producer: z.string(),
+  correlationId: z.string(),
+  data: z.unknown(),
+});
+
+export class PoisonMessageError extends Error {
+  override name = 'PoisonMessageError';
+}
+
+export type ParsedMessage = { kind: 'event'; event: AnyEvent } | { kind: 'unknown-type'; type: string; id: string };
+
+/**
+ * Decodes a message body into a typed event. Malformed bodies and known types with bad data are
+ * poison (they can never succeed); an unknown type is reported apart, as a newer producer may send one.
+ */
+export function parseEventMessage(body: Buffer): ParsedMessage {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new PoisonMessageError('message body is not JSON');
+  }
+  const envelope = envelopeSchema.safeParse(json);
+  if (!envelope.success) throw new PoisonMessageError(`not an event envelope: ${envelope.error.message}`);
+  const { type } = envelope.data;
+  if (!isEventType(type)) return { kind: 'unknown-type', type, id: envelope.data.id };
+  const data = EVENT_SCHEMAS[type].safeParse(envelope.data.data);
+  if (!data.success) throw new PoisonMessageError(`bad ${type} data: ${data.error.message}`);
+  return { kind: 'event', event: { ...envelope.data, type, data: data.data } as AnyEvent };
+}

@@ -1,0 +1,167 @@
+import type { ChannelModel, ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { runInContext } from '../context';
+import { PoisonMessageError, parseEventMessage, type AnyEvent } from './catalog';
+import type { AmqpConnection } from './connection';
+import { assertConsumerQueues, retryQueueName, type Topology } from './topology';
+
+/** What a handler did with an event; 'duplicate' when it had already been handled. */
+export type HandlerOutcome = 'handled' | 'duplicate' | 'ignored';
+
+export interface ConsumerOptions {
+  connection: AmqpConnection;
+  topology: Topology;
+  /** Full queue name (see queueName). */
+  queue: string;
+  /** Routing keys to bind, e.g. ['user.registered', 'message.*']. */
+  routingKeys: readonly string[];
+  handle: (event: AnyEvent) => Promise<HandlerOutcome | void>;
+  logger: Logger;
+  registry?: Registry;
+  prefetch?: number;
+  /** Attempts before a failing event is dead-lettered. */
+  maxAttempts?: number;
+  /** Wait before attempt n+1 is retryDelaysMs[n-1] (the last value repeats). */
+  retryDelaysMs?: readonly number[];
+}
+
+const ATTEMPT_HEADER = 'x-attempt';
+
+/**
+ * Consumes domain events from the consumer's own durable queue. Each message is acknowledged on
+ * the channel that delivered it, after the handler (and its transaction) finished. A failing
+ * event goes to a delay queue and comes back; after maxAttempts, or at once when it can never
+ * succeed (poison), it is rejected into `<queue>.dlq`. Messages are handled one at a time in
+ * delivery order.
+ */
+export class EventConsumer {
+  private channel: Channel | undefined;
+  private consumerTag: string | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly log: Logger;
+  private readonly maxAttempts: number;
+  private readonly retryDelaysMs: readonly number[];
+  private readonly outcomes: Counter<'type' | 'outcome'>;
+  private readonly duration: Histogram<'type'>;
+
+  constructor(private readonly options: ConsumerOptions) {
+    this.log = options.logger.child({ component: 'consumer', queue: options.queue });
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.retryDelaysMs = options.retryDelaysMs ?? [1_000, 5_000, 30_000];
+    const registers = options.registry ? [options.registry] : [];
+    this.outcomes = new Counter({
+      name: 'events_consumed_total',
+      help: 'Domain events taken from the queue, by outcome',
+      labelNames: ['type', 'outcome'] as const,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'event_handling_duration_seconds',
+      help: 'Time to handle one domain event',
+      labelNames: ['type'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    });
+  }
+
+  /** Starts consuming now if connected and again after every reconnect. */
+  async start(): Promise<void> {
+    await this.options.connection.addSetup((model) => this.subscribe(model));
+  }
+
+  /** Stops taking new messages and waits for the one being handled to be acknowledged. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const { channel, consumerTag } = this;
+    if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
+    await this.inFlight;
+    await channel?.close().catch(() => undefined);
+    this.channel = undefined;
+  }
+
+  private async subscribe(model: ChannelModel): Promise<void> {
+    if (this.stopped) return;
+    const { topology, queue, routingKeys, prefetch } = this.options;
+    const channel = await model.createConfirmChannel();
+    channel.on('error', (error: unknown) => this.log.warn({ err: error }, 'consumer channel error'));
+    await assertConsumerQueues(channel, topology, queue, routingKeys, this.retryDelaysMs);
+    await channel.prefetch(prefetch ?? 20);
+    const { consumerTag } = await channel.consume(queue, (message) => {
+      if (!message) return; // cancelled by the broker (queue deleted); the next reconnect re-subscribes
+      this.inFlight = this.inFlight.then(() => this.process(channel, message));
+    });
+    this.channel = channel;
+    this.consumerTag = consumerTag;
+  }
+
+  private async process(channel: Channel, message: ConsumeMessage): Promise<void> {
+    let parsed;
+    try {
+      parsed = parseEventMessage(message.content);
+    } catch (error) {
+      this.log.error({ err: error, messageId: message.properties.messageId }, 'poison message; dead-lettering');
+      this.outcomes.inc({ type: message.fields.routingKey, outcome: 'dead_lettered' });
+      this.settle(channel, message, 'reject');
+      return;
+    }
+    if (parsed.kind === 'unknown-type') {
+      this.log.warn({ type: parsed.type, eventId: parsed.id }, 'event type unknown to this version; skipping');
+      this.outcomes.inc({ type: parsed.type, outcome: 'ignored' });
+      this.settle(channel, message, 'ack');
+      return;
+    }
+    const { event } = parsed;
+    await runInContext({ requestId: event.correlationId }, () => this.handle(channel, message, event));
+  }
+
+  private async handle(channel: Channel, message: ConsumeMessage, event: AnyEvent): Promise<void> {
+    const stopTimer = this.duration.startTimer({ type: event.type });
+    try {
+      const outcome = (await this.options.handle(event)) ?? 'handled';
+      stopTimer();
+      this.outcomes.inc({ type: event.type, outcome });
+      this.log.debug({ eventId: event.id, type: event.type, outcome }, 'event handled');
+      this.settle(channel, message, 'ack');
+    } catch (error) {
+      const attempt = Number(message.properties.headers?.[ATTEMPT_HEADER] ?? 1);
+      if (error instanceof PoisonMessageError || attempt >= this.maxAttempts) {
+        this.log.error({ err: error, eventId: event.id, type: event.type, attempt }, 'event failed for good; dead-lettering');
+        this.outcomes.inc({ type: event.type, outcome: 'dead_lettered' });
+        this.settle(channel, message, 'reject');
+        return;
+      }
+      this.log.warn({ err: error, eventId: event.id, type: event.type, attempt }, 'event failed; will retry');
+      this.outcomes.inc({ type: event.type, outcome: 'retried' });
+      await this.retryLater(channel, message, attempt);
+    }
+  }
+
+  /** Parks a copy in the delay queue for this attempt, then acks the original (confirmed first, so nothing is lost). */
+  private async retryLater(channel: Channel, message: ConsumeMessage, attempt: number): Promise<void> {
+    const delayMs = this.retryDelaysMs[Math.min(attempt - 1, this.retryDelaysMs.length - 1)] ?? 1_000;
+    try {
+      channel.sendToQueue(retryQueueName(this.options.queue, delayMs), message.content, {
+        ...message.properties,
+        headers: { ...message.properties.headers, [ATTEMPT_HEADER]: attempt + 1 },
+      });
+      await channel.waitForConfirms();
+      this.settle(channel, message, 'ack');
+    } catch (error) {
+      // The channel is gone: the broker redelivers the original, so nothing is lost.
+      this.log.warn({ err: error }, 'could not schedule a retry');
+    }
+  }
+
+  private settle(channel: Channel, message: ConsumeMessage, how: 'ack' | 'reject'): void {
+    try {
+      if (how === 'ack') channel.ack(message);
+      else channel.nack(message, false, false);
+    } catch (error) {
+      // Acks belong to the channel that delivered; if it closed, the broker redelivers and the
+      // idempotent handler sees a duplicate.
+      this.log.warn({ err: error }, 'could not settle message; it will be redelivered');
+    }
+  }
+}

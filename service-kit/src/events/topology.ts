@@ -1,0 +1,56 @@
+import type { Channel } from 'amqplib';
+import { z } from 'zod';
+
+/**
+ * Names on the broker. Production uses the defaults; tests give each run its own exchange and
+ * queue prefix so that concurrent runs on one broker never see each other's events.
+ */
+export interface Topology {
+  exchange: string;
+  queuePrefix: string;
+}
+
+export const eventSettings = {
+  EVENTS_EXCHANGE: z.string().min(1).default('domain.events'),
+  EVENTS_QUEUE_PREFIX: z.string().default(''),
+};
+
+export const topologyFrom = (config: { EVENTS_EXCHANGE: string; EVENTS_QUEUE_PREFIX: string }): Topology => ({
+  exchange: config.EVENTS_EXCHANGE,
+  queuePrefix: config.EVENTS_QUEUE_PREFIX,
+});
+
+export const queueName = (topology: Topology, consumer: string) => `${topology.queuePrefix}${consumer}`;
+export const deadLetterQueueName = (queue: string) => `${queue}.dlq`;
+export const retryQueueName = (queue: string, delayMs: number) => `${queue}.retry.${delayMs}ms`;
+
+export async function assertExchange(channel: Channel, topology: Topology): Promise<void> {
+  await channel.assertExchange(topology.exchange, 'topic', { durable: true });
+}
+
+/**
+ * A consumer's queues: the main queue bound to its routing keys, one delay queue per retry step
+ * (messages wait out the TTL there, then dead-letter back to the main queue), and `<queue>.dlq`
+ * where rejected messages end up through the main queue's dead-letter settings.
+ */
+export async function assertConsumerQueues(
+  channel: Channel,
+  topology: Topology,
+  queue: string,
+  routingKeys: readonly string[],
+  retryDelaysMs: readonly number[],
+): Promise<void> {
+  await assertExchange(channel, topology);
+  await channel.assertQueue(deadLetterQueueName(queue), { durable: true });
+  for (const delayMs of new Set(retryDelaysMs)) {
+    await channel.assertQueue(retryQueueName(queue, delayMs), {
+      durable: true,
+      arguments: { 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
+    });
+  }
+  await channel.assertQueue(queue, {
+    durable: true,
+    arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': deadLetterQueueName(queue) },
+  });
+  for (const key of routingKeys) await channel.bindQueue(queue, topology.exchange, key);
+}

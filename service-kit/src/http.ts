@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import { runInContext } from './context';
+import { AppError, errorHandler, notFoundHandler } from './errors';
+import { healthRouter, type ReadinessChecks } from './health';
+import { metricsEndpoint, requestMetrics, type ServiceMetrics } from './metrics';
+
+export const REQUEST_ID_HEADER = 'x-request-id';
+const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Keeps a caller's request id when it is a sane token, otherwise mints one. */
+export function requestIdFor(req: Pick<Request, 'headers'>): string {
+  const incoming = req.headers[REQUEST_ID_HEADER];
+  return typeof incoming === 'string' && ACCEPTABLE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+function requestContext(): RequestHandler {
+  return (req, res, next) => {
+    const requestId = requestIdFor(req);
+    req.headers[REQUEST_ID_HEADER] = requestId;
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    runInContext({ requestId }, next);
+  };
+}
+
+/** Query values that must not reach the logs (single-use tickets are still credentials). */
+const SECRET_QUERY = /([?&](?:ticket|token)=)[^&]*/g;
+
+function requestLogger(logger: Logger): RequestHandler {
+  return pinoHttp({
+    logger,
+    genReqId: (req) => String(req.headers[REQUEST_ID_HEADER]),
+    customAttributeKeys: { reqId: 'requestId' },
+    quietReqLogger: true,
+    autoLogging: { ignore: (req) => req.url?.startsWith('/health/') === true || req.url === '/metrics' },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    serializers: {
+      req: (req: { method: string; url: string; remoteAddress?: string }) => ({
+        method: req.method,
+        url: req.url.replace(SECRET_QUERY, '$1[redacted]'),
+        remoteAddress: req.remoteAddress,
+      }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+}
+
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** A request that carries a body must say it is JSON; anything else is a 415, not a silent empty body. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (METHODS_WITH_BODY.has(req.method) && hasBody && !req.is(['application/json', 'application/*+json'])) {
+    next(new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json'));
+    return;
+  }
+  next();
+};
+
+export interface HttpAppOptions {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  readiness: ReadinessChecks;
+  /** The service's routes, mounted after parsing and before the 404 and error handlers. */
+  routes: Router | RequestHandler;
+  isDraining?: () => boolean;
+  trustProxyHops?: number;
+  /** Largest accepted JSON body, in bytes or a bytes string like '100kb'. */
+  jsonLimit?: string | number;
+}
+
+/**
+ * The Express app every service shares: request id and logging, metrics, health, security
+ * headers, JSON parsing with the right 4xx for bad bodies, and the one error shape.
+ */
+export function createHttpApp(options: HttpAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.trustProxyHops ?? 1);
+  app.use(requestContext());
+  app.use(requestLogger(options.logger));
+  app.use(requestMetrics(options.metrics));
+  app.use(helmet());
+  app.get('/metrics', metricsEndpoint(options.metrics));
+  app.use(healthRouter({ checks: options.readiness, isDraining: options.isDraining }));
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: options.jsonLimit ?? '64kb' }));
+  app.use(options.routes);
+  app.use(notFoundHandler);
+  app.use(errorHandler(options.logger));
+  return app;
+}

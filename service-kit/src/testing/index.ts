@@ -1,0 +1,5 @@
+export * from './database';
+export * from './broker';
+export * from './tcp-proxy';
+export * from './wait';
+export * from './logger';

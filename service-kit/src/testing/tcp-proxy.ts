@@ -1,0 +1,68 @@
+import net from 'node:net';
+
+/**
+ * A TCP forwarder standing between a service and a real server (RabbitMQ, Redis), so a test can
+ * make that server unreachable and bring it back without stopping it for everyone else.
+ */
+export class TcpProxy {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+
+  private constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+    readonly port: number,
+  ) {}
+
+  /** Reserves a free port; the proxy is down until start(). */
+  static async create(target: { host: string; port: number }): Promise<TcpProxy> {
+    const port = await freePort();
+    return new TcpProxy(target.host, target.port, port);
+  }
+
+  get isUp(): boolean {
+    return this.server !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.server) return;
+    const server = net.createServer((client) => {
+      const upstream = net.connect(this.targetPort, this.targetHost);
+      this.sockets.add(client).add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+  }
+
+  /** Refuses new connections and cuts the open ones, as a crashed server would. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

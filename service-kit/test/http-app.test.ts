@@ -1,0 +1,136 @@
+import { Router } from 'express';
+import { body } from 'express-validator';
+import request from 'supertest';
+import { createHttpApp } from '../src/http';
+import { createMetrics } from '../src/metrics';
+import { validate, validated } from '../src/validation';
+import { conflict } from '../src/errors';
+import { captureLogger } from '../src/testing';
+
+function buildApp(readiness = {}) {
+  const captured = captureLogger('kit-test');
+  const metrics = createMetrics('kit-test');
+  const routes = Router();
+  routes.post('/api/things', validate(body('name').isString().isLength({ min: 1, max: 10 }), body('count').isInt({ min: 0 }).toInt()), (req, res) => {
+    req.log.info('creating a thing');
+    res.status(201).json(validated(req));
+  });
+  routes.get('/api/things/:id', (req, res) => {
+    res.json({ id: req.params.id });
+  });
+  routes.get('/api/conflict', () => {
+    throw conflict('already there', 'THING_EXISTS');
+  });
+  routes.get('/api/boom', async () => {
+    throw new Error('database password is hunter2');
+  });
+  const app = createHttpApp({ logger: captured.logger, metrics, readiness, routes, jsonLimit: '1kb' });
+  return { app, captured, metrics };
+}
+
+const expectErrorShape = (res: request.Response, status: number, code: string) => {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/application\/json/);
+  expect(res.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String), requestId: expect.any(String) }) });
+  expect(res.body.error.requestId).toBe(res.headers['x-request-id']);
+};
+
+describe('createHttpApp', () => {
+  it('accepts a valid body and returns only validated fields', async () => {
+    const { app } = buildApp();
+    const res = await request(app).post('/api/things').send({ name: 'pen', count: '3', extra: 'ignored' });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ name: 'pen', count: 3 });
+  });
+
+  it('answers validation failures with 400 VALIDATION_FAILED and field details', async () => {
+    const { app } = buildApp();
+    const res = await request(app).post('/api/things').send({ name: 42, count: -1 });
+    expectErrorShape(res, 400, 'VALIDATION_FAILED');
+    expect(res.body.error.details.map((detail: { field: string }) => detail.field).sort()).toEqual(['count', 'name']);
+  });
+
+  it('answers malformed JSON with 400 MALFORMED_JSON', async () => {
+    const { app } = buildApp();
+    const res = await request(app).post('/api/things').set('Content-Type', 'application/json').send('{"name": ');
+    expectErrorShape(res, 400, 'MALFORMED_JSON');
+  });
+
+  it('answers an oversized body with 413', async () => {
+    const { app } = buildApp();
+    const res = await request(app).post('/api/things').send({ name: 'x'.repeat(2_000), count: 1 });
+    expectErrorShape(res, 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('answers a non-JSON body with 415', async () => {
+    const { app } = buildApp();
+    const res = await request(app).post('/api/things').set('Content-Type', 'text/plain').send('name=pen');
+    expectErrorShape(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('answers an unknown route with 404 in the error shape', async () => {
+    const { app } = buildApp();
+    expectErrorShape(await request(app).get('/api/nothing-here'), 404, 'NOT_FOUND');
+  });
+
+  it('passes client errors through with their code', async () => {
+    const { app } = buildApp();
+    expectErrorShape(await request(app).get('/api/conflict'), 409, 'THING_EXISTS');
+  });
+
+  it('turns an unexpected error into a 500 that reveals nothing', async () => {
+    const { app, captured } = buildApp();
+    const res = await request(app).get('/api/boom');
+    expectErrorShape(res, 500, 'INTERNAL_ERROR');
+    expect(JSON.stringify(res.body)).not.toMatch(/hunter2|at .*\.ts/);
+    expect(captured.lines().some((line) => line.msg === 'unhandled error')).toBe(true);
+  });
+
+  it('keeps a sane incoming request id, replaces a weird one, and logs it on every request line', async () => {
+    const { app, captured } = buildApp();
+    const kept = await request(app).post('/api/things').set('X-Request-Id', 'abc-123').send({ name: 'a', count: 1 });
+    expect(kept.headers['x-request-id']).toBe('abc-123');
+    const lines = captured.lines().filter((line) => line.requestId === 'abc-123');
+    expect(lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['creating a thing', 'request completed']));
+    const replaced = await request(app).get('/api/things/1').set('X-Request-Id', '<script>');
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('redacts credentials from logs', async () => {
+    const { app, captured } = buildApp();
+    await request(app).get('/api/things/1?ticket=secret-ticket').set('Authorization', 'Bearer secret-token');
+    const text = JSON.stringify(captured.lines());
+    expect(text).not.toContain('secret-ticket');
+    expect(text).not.toContain('secret-token');
+  });
+
+  it('labels request metrics with the route pattern, never the raw URL', async () => {
+    const { app } = buildApp();
+    await request(app).get('/api/things/41');
+    await request(app).get('/api/things/42');
+    await request(app).get('/api/unknown/1');
+    const text = (await request(app).get('/metrics')).text;
+    expect(text).toMatch(/http_request_duration_seconds_count\{service="kit-test",method="GET",route="\/api\/things\/:id",status_code="200"\} 2/);
+    expect(text).toMatch(/route="unmatched",status_code="404"/);
+    expect(text).not.toContain('/api/things/41');
+    expect(text).toContain('process_cpu_seconds_total');
+  });
+
+  it('reports readiness per dependency', async () => {
+    const { app } = buildApp({ postgres: async () => 'ok', redis: async () => Promise.reject(new Error('ECONNREFUSED')) });
+    expect((await request(app).get('/health/live')).status).toBe(200);
+    const ready = await request(app).get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toEqual({
+      status: 'unavailable',
+      checks: { postgres: { status: 'ok' }, redis: { status: 'failed', error: 'ECONNREFUSED' } },
+    });
+  });
+
+  it('sets security headers and hides the framework', async () => {
+    const { app } = buildApp();
+    const res = await request(app).get('/api/things/1');
+    expect(res.headers['x-powered-by']).toBeUndefined();
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
