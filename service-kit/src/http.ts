@@ -17,7 +17,8 @@ export function requestIdFor(req: Pick<Request, 'headers'>): string {
   return typeof incoming === 'string' && ACCEPTABLE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-function requestContext(): RequestHandler {
+/** Takes or mints the request id, echoes it, and runs the rest of the request in its work context. */
+export function requestContext(): RequestHandler {
   return (req, res, next) => {
     const requestId = requestIdFor(req);
     req.headers[REQUEST_ID_HEADER] = requestId;
@@ -29,7 +30,8 @@ function requestContext(): RequestHandler {
 /** Query values that must not reach the logs (single-use tickets are still credentials). */
 const SECRET_QUERY = /([?&](?:ticket|token)=)[^&]*/g;
 
-function requestLogger(logger: Logger): RequestHandler {
+/** pino-http: one line per finished request, request id bound, credentials kept out. */
+export function requestLogger(logger: Logger): RequestHandler {
   return pinoHttp({
     logger,
     genReqId: (req) => String(req.headers[REQUEST_ID_HEADER]),
