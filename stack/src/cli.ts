@@ -1,0 +1,27 @@
+import { startStack } from './stack';
+
+/**
+ * `npm run stack`: the whole stack as local processes (every service + nginx), with the
+ * environment and ports of docker-compose.yml. Ctrl-C stops everything it started.
+ */
+async function main(): Promise<void> {
+  const stack = await startStack({ echoLogs: process.argv.includes('--logs') });
+  const lines = stack.plan.services.map((service) => `  ${service.name.padEnd(17)} http://127.0.0.1:${service.port}`);
+  process.stdout.write(
+    `\nThe stack is up.\n  public API        ${stack.baseUrl}/api (self-signed certificate: ${stack.runDir}/certs/tls.crt)\n${lines.join('\n')}\n  logs              ${stack.runDir}/logs\nCtrl-C stops it.\n`,
+  );
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nstopping...\n');
+    void stack.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

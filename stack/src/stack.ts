@@ -1,0 +1,204 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadCompose, parseDotEnv, type Env } from './compose';
+import { planStack, type PlanOptions, type StackPlan } from './plan';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface StackOptions extends PlanOptions {
+  /** Where pid files, logs, the rendered nginx config and the certificate go. */
+  runDir?: string;
+  readyTimeoutMs?: number;
+  /** Also print service logs to this process's stdout (the CLI does; tests read the files). */
+  echoLogs?: boolean;
+}
+
+export interface RunningStack {
+  plan: StackPlan;
+  /** https://localhost:<port>: the public entry, through nginx. */
+  baseUrl: string;
+  /** The self-signed certificate nginx serves, for clients to trust. */
+  certificate: string;
+  runDir: string;
+  serviceUrl: (name: string) => string;
+  stop: () => Promise<void>;
+}
+
+interface Managed {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+/** Starts every Node service of docker-compose.yml plus nginx, and waits until all are ready. */
+export async function startStack(options: StackOptions = {}): Promise<RunningStack> {
+  const env = { ...dotEnv(), ...process.env };
+  const plan = planStack(loadCompose(path.join(ROOT, 'docker-compose.yml'), env), options);
+  const runDir = options.runDir ?? path.join(ROOT, '.run', options.namespace || 'local');
+  mkdirSync(path.join(runDir, 'logs'), { recursive: true });
+  const started: Managed[] = [];
+  const stop = () => stopAll(started);
+  try {
+    for (const service of plan.services) {
+      const entry = path.join(ROOT, service.workspace, 'dist', 'main.js');
+      if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+      started.push(spawnLogged(service.name, process.execPath, [entry], { ...service.env }, runDir, options.echoLogs));
+    }
+    const certificate = ensureCertificate(path.join(runDir, 'certs'), plan.edge.serverName);
+    const nginxConf = renderNginx(plan, runDir);
+    started.push(spawnLogged('nginx', nginxBinary(), ['-p', runDir, '-c', nginxConf, '-g', 'daemon off;'], {}, runDir, options.echoLogs));
+    writeFileSync(path.join(runDir, 'pids'), started.map((item) => `${item.name} ${item.child.pid}`).join('\n') + '\n');
+
+    const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+    await Promise.all(
+      plan.services.map((service) => waitReady(`http://127.0.0.1:${service.port}/health/ready`, deadline, service.name, started, runDir)),
+    );
+    const baseUrl = `https://localhost:${plan.edge.httpsPort}`;
+    await waitForPort(plan.edge.httpsPort, deadline, started, runDir);
+    return {
+      plan,
+      baseUrl,
+      certificate,
+      runDir,
+      serviceUrl: (name) => `http://127.0.0.1:${plan.services.find((service) => service.name === name)!.port}`,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function dotEnv(): Env {
+  const file = path.join(ROOT, '.env');
+  return existsSync(file) ? parseDotEnv(readFileSync(file, 'utf8')) : {};
+}
+
+function spawnLogged(name: string, command: string, args: string[], env: Env, runDir: string, echo = false): Managed {
+  const log = createWriteStream(path.join(runDir, 'logs', `${name}.log`), { flags: 'a' });
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.pipe(log, { end: false });
+    if (echo) stream.on('data', (chunk: Buffer) => process.stdout.write(`[${name}] ${chunk.toString()}`));
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => log.end());
+  return { name, child, exited };
+}
+
+/** SIGTERM to every process we started (by pid), then SIGKILL to any still running after 15 s. */
+async function stopAll(started: Managed[]): Promise<void> {
+  const running = started.filter((item) => item.child.exitCode === null && item.child.signalCode === null);
+  for (const item of running) item.child.kill('SIGTERM');
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000).unref());
+  const result = await Promise.race([Promise.all(running.map((item) => item.exited)), timeout]);
+  if (result === 'timeout') {
+    for (const item of running) if (item.child.exitCode === null) item.child.kill('SIGKILL');
+    await Promise.all(running.map((item) => item.exited));
+  }
+}
+
+async function waitReady(url: string, deadline: number, name: string, started: Managed[], runDir: string): Promise<void> {
+  for (;;) {
+    assertAlive(started, runDir);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} was not ready in time\n${tail(runDir, name)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function waitForPort(port: number, deadline: number, started: Managed[], runDir: string): Promise<void> {
+  const net = await import('node:net');
+  for (;;) {
+    assertAlive(started, runDir);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`nginx is not listening on ${port}\n${tail(runDir, 'nginx')}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function assertAlive(started: Managed[], runDir: string): void {
+  const dead = started.find((item) => item.child.exitCode !== null || item.child.signalCode !== null);
+  if (dead) throw new Error(`${dead.name} exited (${dead.child.exitCode ?? dead.child.signalCode})\n${tail(runDir, dead.name)}`);
+}
+
+function tail(runDir: string, name: string): string {
+  const file = path.join(runDir, 'logs', `${name}.log`);
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-30).join('\n') : '';
+}
+
+function nginxBinary(): string {
+  for (const candidate of ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/bin/nginx']) if (existsSync(candidate)) return candidate;
+  return 'nginx';
+}
+
+/** A self-signed certificate for the local edge, made once per run directory with openssl. */
+function ensureCertificate(dir: string, serverName: string): string {
+  const certificate = path.join(dir, 'tls.crt');
+  if (!existsSync(certificate)) {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30',
+      '-keyout', path.join(dir, 'tls.key'), '-out', certificate,
+      '-subj', `/CN=${serverName}`, '-addext', `subjectAltName=DNS:${serverName},DNS:localhost,IP:127.0.0.1`,
+    ], { stdio: 'ignore' });
+  }
+  return readFileSync(certificate, 'utf8');
+}
+
+/** envsubst for ${UPPER_CASE} names only, as the nginx image's entrypoint does with defined variables. */
+export function renderTemplate(template: string, variables: Record<string, string>): string {
+  return template.replace(/\$\{([A-Z_][A-Z0-9_]*)\}/g, (whole, name: string) => variables[name] ?? whole);
+}
+
+/** Renders the same server template compose's nginx uses, inside a minimal main config. */
+export function renderNginx(plan: StackPlan, runDir: string): string {
+  const template = readFileSync(path.join(ROOT, 'deploy', 'nginx', 'templates', 'default.conf.template'), 'utf8');
+  const server = renderTemplate(template, {
+    GATEWAY_UPSTREAM: plan.edge.gatewayUpstream,
+    SERVER_NAME: plan.edge.serverName,
+    HTTPS_PORT: String(plan.edge.httpsPort),
+    NGINX_HTTPS_LISTEN: `127.0.0.1:${plan.edge.httpsPort}`,
+    NGINX_HTTP_LISTEN: `127.0.0.1:${plan.edge.httpPort}`,
+    TLS_CERT_DIR: path.join(runDir, 'certs'),
+    NGINX_ACCESS_LOG: path.join(runDir, 'logs', 'nginx-access.log'),
+  });
+  writeFileSync(path.join(runDir, 'server.conf'), server);
+  const temp = path.join(runDir, 'nginx-temp');
+  mkdirSync(temp, { recursive: true });
+  const main = `# Generated by the local stack runner from deploy/nginx/templates/default.conf.template.
+worker_processes 1;
+pid ${path.join(runDir, 'nginx.pid')};
+error_log ${path.join(runDir, 'logs', 'nginx-error.log')} warn;
+events { worker_connections 16384; }
+http {
+  include /etc/nginx/mime.types;
+  client_body_temp_path ${temp}/body;
+  proxy_temp_path ${temp}/proxy;
+  fastcgi_temp_path ${temp}/fastcgi;
+  uwsgi_temp_path ${temp}/uwsgi;
+  scgi_temp_path ${temp}/scgi;
+  include ${path.join(runDir, 'server.conf')};
+}
+`;
+  const file = path.join(runDir, 'nginx.conf');
+  writeFileSync(file, main);
+  return file;
+}
