@@ -19,7 +19,11 @@ const project = (name, rootDir, extra = {}) => ({
 module.exports = {
   projects: [
     ...workspaces.map((name) => project(name, `${__dirname}/${name}`)),
-    project('e2e', `${__dirname}/e2e`, { testMatch: ['<rootDir>/**/*.test.ts'] }),
+    project('e2e', `${__dirname}/e2e`, {
+      testMatch: ['<rootDir>/**/*.test.ts'],
+      globalSetup: '<rootDir>/support/global-setup.ts',
+      globalTeardown: '<rootDir>/support/global-teardown.ts',
+    }),
   ],
   testTimeout: 30000,
 };

@@ -7,10 +7,11 @@ export interface LocalServers {
   amqp: string;
 }
 
+/** The servers on this machine; the TEST_* variables (shared with the test suites) override them. */
 export const DEFAULT_LOCAL_SERVERS: LocalServers = {
-  postgres: 'postgres://postgres@127.0.0.1:5432',
-  redis: 'redis://127.0.0.1:6379',
-  amqp: 'amqp://guest:guest@127.0.0.1:5672',
+  postgres: process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432',
+  redis: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  amqp: process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
 };
 
 export interface PlanOptions {

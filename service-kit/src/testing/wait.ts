@@ -23,3 +23,6 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /** A short random token for naming per-run resources (databases, queues, key prefixes). */
 export const uniqueSuffix = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+
+/** The Redis server tests use (the CI workflow points these at its service containers). */
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

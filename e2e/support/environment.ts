@@ -1,0 +1,28 @@
+import { readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+/** What globalSetup tells the test files about the stack it started. */
+export interface E2eEnvironment {
+  baseUrl: string;
+  certificate: string;
+  namespace: string;
+  admin: { email: string; password: string };
+  memberPasscode: string;
+  serviceUrls: Record<string, string>;
+  runDir: string;
+}
+
+const FILE = path.resolve(__dirname, '..', '..', '.run', 'e2e-environment.json');
+
+export function saveEnvironment(environment: E2eEnvironment): void {
+  writeFileSync(FILE, JSON.stringify(environment));
+}
+
+export function loadEnvironment(): E2eEnvironment {
+  if (!existsSync(FILE)) throw new Error('the e2e stack is not running (globalSetup did not run)');
+  return JSON.parse(readFileSync(FILE, 'utf8')) as E2eEnvironment;
+}
+
+export function forgetEnvironment(): void {
+  rmSync(FILE, { force: true });
+}

@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { startStack, type RunningStack } from '../../stack/src/stack';
+import { saveEnvironment } from './environment';
+
+declare global {
+  var e2eStack: RunningStack | undefined;
+}
+
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+
+/** An offset at which every port of the stack (3000-3004, 8080, 8443 shifted) is free. */
+async function freeOffset(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const offset = 20_000 + Math.floor(Math.random() * 400) * 100;
+    const ports = [3000, 3001, 3002, 3003, 3004, 8080, 8443].map((port) => port + offset);
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return offset;
+  }
+  throw new Error('no free port range for the e2e stack');
+}
+
+/**
+ * Starts the whole stack once for every end-to-end test file: built services as Node processes
+ * plus nginx, on a free port range and in a namespace of its own (databases, Redis keys, exchange
+ * and queues), with an admin account and a known membership passcode.
+ */
+export default async function globalSetup(): Promise<void> {
+  const namespace = `e2e_${randomBytes(4).toString('hex')}`;
+  const admin = { email: `admin-${namespace}@example.com`, password: 'admin-password-e2e' };
+  const memberPasscode = 'e2e-member-passcode';
+  const stack = await startStack({
+    namespace,
+    portOffset: await freeOffset(),
+    overrides: {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      ADMIN_EMAIL: admin.email,
+      ADMIN_PASSWORD: admin.password,
+      MEMBER_PASSCODE: memberPasscode,
+      BCRYPT_COST: '12',
+    },
+  });
+  globalThis.e2eStack = stack;
+  saveEnvironment({
+    baseUrl: stack.baseUrl,
+    certificate: stack.certificate,
+    namespace,
+    admin,
+    memberPasscode,
+    runDir: stack.runDir,
+    serviceUrls: Object.fromEntries(stack.plan.services.map((service) => [service.name, stack.serviceUrl(service.name)])),
+  });
+}
