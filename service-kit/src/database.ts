@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { createEvent, type EventData, type EventEnvelope, type EventType } from './events/catalog';
-import type { Queryable } from './db';
+import { withTransaction, type Queryable } from './db';
 
 /** A transaction that can also record domain events; they are published only if it commits. */
 export class Transaction implements Queryable {
@@ -55,20 +55,14 @@ export class Database implements Queryable {
   }
 
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    const tx = new Transaction(client, this.producer);
-    let result: T;
-    try {
-      await client.query('BEGIN');
-      result = await work(tx);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
-    if (tx.recordedEvents > 0) this.onEventsCommitted();
+    let recordedEvents = 0;
+    const result = await withTransaction(this.pool, async (client) => {
+      const tx = new Transaction(client, this.producer);
+      const value = await work(tx);
+      recordedEvents = tx.recordedEvents;
+      return value;
+    });
+    if (recordedEvents > 0) this.onEventsCommitted();
     return result;
   }
 }

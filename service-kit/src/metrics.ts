@@ -3,6 +3,16 @@ import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/**
+ * The metric named `name` on `registry`, created by `create` the first time. Components that
+ * may exist more than once per process (two consumers in one service) share one series family
+ * instead of failing with "already registered".
+ */
+export function sharedMetric<M>(registry: Registry | undefined, name: string, create: (registers: Registry[]) => M): M {
+  if (!registry) return create([]);
+  return (registry.getSingleMetric(name) as M | undefined) ?? create([registry]);
+}
+
 export interface ServiceMetrics {
   readonly registry: Registry;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;

@@ -69,7 +69,7 @@ const envelopeSchema = z.object({
   id: z.uuid(),
   type: z.string().min(1),
   version: z.number().int().positive(),
-  occurredAt: z.string(),
+  occurredAt: z.iso.datetime({ offset: true }),
   producer: z.string(),
   correlationId: z.string(),
   data: z.unknown(),

@@ -1,6 +1,7 @@
 import type { ChannelModel, ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { sharedMetric } from '../metrics';
 import { runInContext } from '../context';
 import { PoisonMessageError, parseEventMessage, type AnyEvent } from './catalog';
 import type { AmqpConnection } from './connection';
@@ -50,20 +51,23 @@ export class EventConsumer {
     this.log = options.logger.child({ component: 'consumer', queue: options.queue });
     this.maxAttempts = options.maxAttempts ?? 5;
     this.retryDelaysMs = options.retryDelaysMs ?? [1_000, 5_000, 30_000];
-    const registers = options.registry ? [options.registry] : [];
-    this.outcomes = new Counter({
-      name: 'events_consumed_total',
-      help: 'Domain events taken from the queue, by outcome',
-      labelNames: ['type', 'outcome'] as const,
-      registers,
-    });
-    this.duration = new Histogram({
-      name: 'event_handling_duration_seconds',
-      help: 'Time to handle one domain event',
-      labelNames: ['type'] as const,
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-      registers,
-    });
+    this.outcomes = sharedMetric(options.registry, 'events_consumed_total', (registers) =>
+      new Counter({
+        name: 'events_consumed_total',
+        help: 'Domain events taken from the queue, by outcome',
+        labelNames: ['type', 'outcome'] as const,
+        registers,
+      }),
+    );
+    this.duration = sharedMetric(options.registry, 'event_handling_duration_seconds', (registers) =>
+      new Histogram({
+        name: 'event_handling_duration_seconds',
+        help: 'Time to handle one domain event',
+        labelNames: ['type'] as const,
+        buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+        registers,
+      }),
+    );
   }
 
   /** Starts consuming now if connected and again after every reconnect. */

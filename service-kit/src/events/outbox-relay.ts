@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { sharedMetric } from '../metrics';
 import { withTransaction } from '../db';
 import type { EventEnvelope } from './catalog';
 import type { EventPublisher } from './publisher';
@@ -39,23 +40,26 @@ export class OutboxRelay {
     this.batchSize = options.batchSize ?? 100;
     this.retentionMs = options.retentionMs ?? 24 * 3_600_000;
     this.log = options.logger.child({ component: 'outbox-relay' });
-    const registers = options.registry ? [options.registry] : [];
-    this.published = new Counter({
-      name: 'outbox_events_published_total',
-      help: 'Events the outbox relay published with a broker confirm',
-      labelNames: ['type'] as const,
-      registers,
-    });
+    this.published = sharedMetric(options.registry, 'outbox_events_published_total', (registers) =>
+      new Counter({
+        name: 'outbox_events_published_total',
+        help: 'Events the outbox relay published with a broker confirm',
+        labelNames: ['type'] as const,
+        registers,
+      }),
+    );
     const pool = options.pool;
-    new Gauge({
-      name: 'outbox_pending_events',
-      help: 'Events committed but not yet confirmed by the broker',
-      registers,
-      async collect() {
-        const result = await pool.query<{ count: string }>('SELECT count(*) FROM outbox WHERE published_at IS NULL');
-        this.set(Number(result.rows[0]?.count ?? 0));
-      },
-    });
+    sharedMetric(options.registry, 'outbox_pending_events', (registers) =>
+      new Gauge({
+        name: 'outbox_pending_events',
+        help: 'Events committed but not yet confirmed by the broker',
+        registers,
+        async collect() {
+          const result = await pool.query<{ count: string }>('SELECT count(*) FROM outbox WHERE published_at IS NULL');
+          this.set(Number(result.rows[0]?.count ?? 0));
+        },
+      }),
+    );
   }
 
   start(): void {

@@ -1,0 +1,21 @@
+import type { z } from 'zod';
+import { amqpUrl, commonSettings, databaseUrl, eventSettings, port } from '@board/service-kit';
+
+export const SERVICE_NAME = 'message-service';
+
+/** The environment message-service reads; defaults run it against local servers in development. */
+export const configShape = {
+  ...commonSettings,
+  ...eventSettings,
+  PORT: port(3003),
+  DATABASE_URL: databaseUrl('messages'),
+  AMQP_URL: amqpUrl(),
+};
+
+export type Config = z.infer<z.ZodObject<typeof configShape>>;
+
+/** What `npm run migrate` needs: the database and nothing else. */
+export const migrationConfigShape = {
+  ...commonSettings,
+  DATABASE_URL: databaseUrl('messages'),
+};

@@ -1,0 +1,97 @@
+import type { Queryable } from '@board/service-kit';
+import type { PagePosition } from '../domain/cursor';
+import type { StoredMessage } from '../domain/message';
+
+interface MessageRow {
+  id: string;
+  channel: string;
+  author_id: string;
+  body: string;
+  created_at: Date;
+  edited_at: Date | null;
+  sort_time: string;
+  username: string | null;
+  display_name: string | null;
+}
+
+/** A message plus its sort time as PostgreSQL wrote it (microseconds, UTC), for cursors. */
+export interface PagedMessage extends StoredMessage {
+  sortTime: string;
+}
+
+/** Selects messages aliased `m` with their author's names; `source` is a table or a CTE. */
+const selectFrom = (source: string) => `
+  SELECT m.id, m.channel, m.author_id, m.body, m.created_at, m.edited_at,
+         to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS sort_time,
+         a.username, a.display_name
+  FROM ${source} m LEFT JOIN authors a ON a.id = m.author_id`;
+
+const toMessage = (row: MessageRow): PagedMessage => ({
+  id: row.id,
+  channel: row.channel,
+  authorId: row.author_id,
+  body: row.body,
+  createdAt: row.created_at,
+  editedAt: row.edited_at,
+  authorName: row.username !== null && row.display_name !== null ? { username: row.username, displayName: row.display_name } : null,
+  sortTime: row.sort_time,
+});
+
+export async function insertMessage(
+  db: Queryable,
+  message: { id: string; channel: string; authorId: string; body: string },
+): Promise<StoredMessage> {
+  const { rows } = await db.query<MessageRow>(
+    `WITH inserted AS (
+       INSERT INTO messages (id, channel, author_id, body) VALUES ($1, $2, $3, $4) RETURNING *
+     ) ${selectFrom('inserted')}`,
+    [message.id, message.channel, message.authorId, message.body],
+  );
+  return toMessage(rows[0]!);
+}
+
+/** The message, locked until the transaction ends. */
+export async function lockMessage(db: Queryable, id: string): Promise<StoredMessage | undefined> {
+  const { rows } = await db.query<MessageRow>(`${selectFrom('messages')} WHERE m.id = $1 FOR UPDATE OF m`, [id]);
+  return rows[0] && toMessage(rows[0]);
+}
+
+export async function updateBody(db: Queryable, id: string, body: string): Promise<StoredMessage | undefined> {
+  const { rows } = await db.query<MessageRow>(
+    `WITH updated AS (
+       UPDATE messages SET body = $2, edited_at = now() WHERE id = $1 RETURNING *
+     ) ${selectFrom('updated')}`,
+    [id, body],
+  );
+  return rows[0] && toMessage(rows[0]);
+}
+
+export async function deleteMessage(db: Queryable, id: string): Promise<void> {
+  await db.query('DELETE FROM messages WHERE id = $1', [id]);
+}
+
+/** Deletes every message by `authorId`; returns what was deleted. */
+export async function deleteMessagesBy(db: Queryable, authorId: string): Promise<{ id: string; channel: string }[]> {
+  const { rows } = await db.query<{ id: string; channel: string }>(
+    'DELETE FROM messages WHERE author_id = $1 RETURNING id, channel',
+    [authorId],
+  );
+  return rows;
+}
+
+/** Up to `limit` messages of `channel`, newest first, older than `before` when given. */
+export async function pageOfChannel(
+  db: Queryable,
+  channel: string,
+  before: PagePosition | undefined,
+  limit: number,
+): Promise<PagedMessage[]> {
+  const { rows } = await db.query<MessageRow>(
+    `${selectFrom('messages')}
+     WHERE m.channel = $1 AND ($2::timestamptz IS NULL OR (m.created_at, m.id) < ($2::timestamptz, $3::uuid))
+     ORDER BY m.created_at DESC, m.id DESC
+     LIMIT $4`,
+    [channel, before?.createdAt ?? null, before?.id ?? null, limit],
+  );
+  return rows.map(toMessage);
+}

@@ -1,0 +1,66 @@
+import { randomUUID } from 'node:crypto';
+import { forbidden, notFound, type Counter, type Database, type Identity } from '@board/service-kit';
+import { deleteMessage, insertMessage, lockMessage, pageOfChannel, updateBody } from '../data/messages';
+import { encodeCursor, type PagePosition } from './cursor';
+import { mayDelete, mayEdit, messageEventData, type StoredMessage } from './message';
+
+export interface BoardOptions {
+  db: Database;
+  messagesPosted: Counter;
+}
+
+/**
+ * Messages: every change happens in a transaction that also records the event describing it, so
+ * live clients hear of exactly the changes that committed.
+ */
+export class MessageBoard {
+  constructor(private readonly options: BoardOptions) {}
+
+  async page(
+    channel: string,
+    before: PagePosition | undefined,
+    limit: number,
+  ): Promise<{ messages: StoredMessage[]; nextCursor: string | null }> {
+    // One row more than asked tells whether an older page exists without a second query.
+    const rows = await pageOfChannel(this.options.db, channel, before, limit + 1);
+    const messages = rows.slice(0, limit);
+    const last = messages.at(-1);
+    const nextCursor = rows.length > limit && last ? encodeCursor({ createdAt: last.sortTime, id: last.id }) : null;
+    return { messages, nextCursor };
+  }
+
+  async post(author: Identity, channel: string, body: string): Promise<StoredMessage> {
+    const message = await this.options.db.transaction(async (tx) => {
+      const created = await insertMessage(tx, { id: randomUUID(), channel, authorId: author.userId, body });
+      await tx.recordEvent('message.created', messageEventData(created));
+      return created;
+    });
+    this.options.messagesPosted.inc();
+    return message;
+  }
+
+  async edit(id: string, editor: Identity, body: string): Promise<StoredMessage> {
+    return this.options.db.transaction(async (tx) => {
+      const message = found(await lockMessage(tx, id));
+      if (!mayEdit(message, editor)) throw forbidden('Only the author may edit a message');
+      const edited = found(await updateBody(tx, id, body));
+      await tx.recordEvent('message.updated', messageEventData(edited));
+      return edited;
+    });
+  }
+
+  async remove(id: string, remover: Identity): Promise<void> {
+    await this.options.db.transaction(async (tx) => {
+      const message = found(await lockMessage(tx, id));
+      if (!mayDelete(message, remover)) throw forbidden('Only the author or an admin may delete a message');
+      await deleteMessage(tx, id);
+      await tx.recordEvent('message.deleted', { id, channel: message.channel });
+    });
+  }
+}
+
+/** The message, or a 404 when there is none. */
+function found(message: StoredMessage | undefined): StoredMessage {
+  if (!message) throw notFound('No such message');
+  return message;
+}

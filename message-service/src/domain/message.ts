@@ -1,0 +1,66 @@
+import { seesAuthors, type EventData, type Identity } from '@board/service-kit';
+
+export interface StoredMessage {
+  id: string;
+  channel: string;
+  authorId: string;
+  body: string;
+  createdAt: Date;
+  editedAt: Date | null;
+  /** Null while the author's registration event has not arrived. */
+  authorName: { username: string; displayName: string } | null;
+}
+
+export interface AuthorView {
+  id: string;
+  username: string | null;
+  displayName: string | null;
+}
+
+/** The public message shape (docs/architecture.md). The body goes out exactly as it was written. */
+export interface MessageView {
+  id: string;
+  channel: string;
+  body: string;
+  createdAt: string;
+  editedAt: string | null;
+  author: AuthorView | null;
+}
+
+/** A `user` sees who wrote their own messages only; members and admins see every author. */
+export function presentMessage(message: StoredMessage, viewer: Identity): MessageView {
+  const showsAuthor = seesAuthors(viewer.role) || message.authorId === viewer.userId;
+  return {
+    id: message.id,
+    channel: message.channel,
+    body: message.body,
+    createdAt: message.createdAt.toISOString(),
+    editedAt: message.editedAt?.toISOString() ?? null,
+    author: showsAuthor
+      ? {
+          id: message.authorId,
+          username: message.authorName?.username ?? null,
+          displayName: message.authorName?.displayName ?? null,
+        }
+      : null,
+  };
+}
+
+/** message.created / message.updated data; consumers (realtime) filter the author per recipient. */
+export function messageEventData(message: StoredMessage): EventData<'message.created'> {
+  return {
+    id: message.id,
+    channel: message.channel,
+    authorId: message.authorId,
+    body: message.body,
+    createdAt: message.createdAt.toISOString(),
+    editedAt: message.editedAt?.toISOString() ?? null,
+  };
+}
+
+/** Only the author may edit a message. */
+export const mayEdit = (message: StoredMessage, caller: Identity): boolean => message.authorId === caller.userId;
+
+/** The author or an admin may delete a message. */
+export const mayDelete = (message: StoredMessage, caller: Identity): boolean =>
+  message.authorId === caller.userId || caller.role === 'admin';

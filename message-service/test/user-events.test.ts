@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { createEvent, deadLetterQueueName, queueName, type EventEnvelope } from '@board/service-kit';
+import { peekQueue, publishRaw, waitFor } from '@board/service-kit/testing';
+import { startTestService, type TestContext, type TestUser } from './support';
+
+let ctx: TestContext;
+
+beforeAll(async () => {
+  ctx = await startTestService('message_events');
+});
+
+afterAll(async () => {
+  await ctx.stop();
+});
+
+const handled = async (eventId: string) =>
+  (await ctx.service.db.query('SELECT 1 FROM processed_events WHERE event_id = $1', [eventId])).rowCount === 1;
+
+/** Publishes `event` and waits until message-service has handled it. */
+async function deliver(event: EventEnvelope): Promise<void> {
+  await publishRaw(ctx.topology, event.type, event);
+  await waitFor(() => handled(event.id), { what: `${event.type} ${event.id} to be handled` });
+}
+
+async function post(author: { id: string; role: TestUser['role'] }, channel: string, body: string): Promise<string> {
+  const res = await request(ctx.service.url).post('/api/messages').set(ctx.as(author)).send({ channel, body });
+  expect(res.status).toBe(201);
+  return res.body.message.id as string;
+}
+
+/** The author of `messageId` as a member sees it. */
+async function authorSeenByMember(channel: string, messageId: string) {
+  const viewer = { id: randomUUID(), role: 'member' as const };
+  const res = await request(ctx.service.url).get('/api/messages').query({ channel }).set(ctx.as(viewer));
+  return res.body.messages.find((message: { id: string }) => message.id === messageId)?.author;
+}
+
+const messagesBy = async (authorId: string) =>
+  (await ctx.service.db.query('SELECT id FROM messages WHERE author_id = $1', [authorId])).rows.map((row) => row.id as string);
+
+const outboxDeletions = async (messageId: string) =>
+  (await ctx.service.db.query(`SELECT envelope FROM outbox WHERE type = 'message.deleted' AND envelope->'data'->>'id' = $1`, [messageId])).rows;
+
+describe('authors from user.registered and user.updated', () => {
+  it('shows members the names from the registration, then from each update', async () => {
+    const id = randomUUID();
+    const channel = 'names';
+    const messageId = await post({ id, role: 'user' }, channel, 'posted before my registration event arrived');
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: null, displayName: null });
+
+    await deliver(createEvent('auth-service', 'user.registered', { id, email: 'a@example.com', username: 'ada', displayName: 'Ada', role: 'user' }));
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'ada', displayName: 'Ada' });
+
+    await deliver(createEvent('user-service', 'user.updated', { id, username: 'ada', displayName: 'Countess Ada' }));
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'ada', displayName: 'Countess Ada' });
+  });
+
+  it('keeps the newest name when events arrive out of order', async () => {
+    const id = randomUUID();
+    const channel = 'names';
+    const messageId = await post({ id, role: 'member' }, channel, 'hello');
+    const older = createEvent('user-service', 'user.updated', { id, username: 'bob', displayName: 'Old Bob' });
+    const newer = { ...createEvent('user-service', 'user.updated', { id, username: 'bob', displayName: 'New Bob' }), occurredAt: new Date(Date.now() + 1_000).toISOString() };
+    const registration = { ...createEvent('auth-service', 'user.registered', { id, email: 'b@example.com', username: 'bob', displayName: 'Bob', role: 'user' as const }), occurredAt: new Date(Date.now() - 60_000).toISOString() };
+
+    await deliver(newer);
+    await deliver(older);
+    await deliver(registration);
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'bob', displayName: 'New Bob' });
+  });
+});
+
+describe('user.deleted', () => {
+  it('removes the user\'s messages once, announcing each, even when the event is delivered twice', async () => {
+    const doomed = await ctx.seedUser('member');
+    const bystander = await ctx.seedUser('member');
+    const doomedMessages = [
+      { id: await post(doomed, 'general', 'one'), channel: 'general' },
+      { id: await post(doomed, 'random', 'two'), channel: 'random' },
+      { id: await post(doomed, 'random', 'three'), channel: 'random' },
+    ];
+    const kept = await post(bystander, 'general', 'still here');
+    const duplicatesBefore = await consumedCount('user.deleted', 'duplicate');
+
+    const deletion = createEvent('user-service', 'user.deleted', { id: doomed.id });
+    await publishRaw(ctx.topology, deletion.type, deletion);
+    await publishRaw(ctx.topology, deletion.type, deletion);
+    await waitFor(async () => (await consumedCount('user.deleted', 'duplicate')) === duplicatesBefore + 1, {
+      what: 'the second delivery to be recognised as a duplicate',
+    });
+
+    expect(await messagesBy(doomed.id)).toEqual([]);
+    expect(await messagesBy(bystander.id)).toEqual([kept]);
+    expect((await ctx.service.db.query('SELECT 1 FROM authors WHERE id = $1', [doomed.id])).rowCount).toBe(0);
+    for (const message of doomedMessages) {
+      expect(await outboxDeletions(message.id)).toHaveLength(1);
+      const seen = await waitFor(() => {
+        const events = ctx.eventLog.about('message.deleted', message.id);
+        return events.length > 0 ? events : undefined;
+      }, { what: `message.deleted for ${message.id}` });
+      expect(seen.map((event) => event.data)).toEqual([{ id: message.id, channel: message.channel }]);
+      expect(seen[0]?.correlationId).toBe(deletion.correlationId);
+    }
+    expect(await outboxDeletions(kept)).toHaveLength(0);
+  });
+
+  it('handles a user with no messages', async () => {
+    const deletion = createEvent('user-service', 'user.deleted', { id: randomUUID() });
+    await deliver(deletion);
+    expect(await consumedCount('user.deleted', 'handled')).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('poison events', () => {
+  it('go to the dead-letter queue without blocking the events behind them', async () => {
+    const author = await ctx.seedUser('user');
+    const messageId = await post(author, 'general', 'survives the poison');
+    const badData = { ...createEvent('user-service', 'user.deleted', { id: author.id }), data: { id: 'not-a-uuid' } };
+    const noTime = { ...createEvent('user-service', 'user.updated', { id: author.id, username: 'x', displayName: 'Poisoned' }), occurredAt: 'yesterday' };
+    await publishRaw(ctx.topology, 'user.deleted', '<html>not json</html>');
+    await publishRaw(ctx.topology, 'user.deleted', badData);
+    await publishRaw(ctx.topology, 'user.updated', noTime);
+    const good = createEvent('user-service', 'user.updated', { id: author.id, username: author.username, displayName: 'Healthy' });
+    await deliver(good);
+
+    const dlq = deadLetterQueueName(queueName(ctx.topology, 'message-service'));
+    const deadLetters = await waitFor(async () => {
+      const bodies = await peekQueue(dlq);
+      return bodies.length >= 3 ? bodies : undefined;
+    }, { what: 'three dead letters' });
+    expect(deadLetters).toHaveLength(3);
+    expect(deadLetters).toContain('<html>not json</html>');
+    expect(deadLetters.some((body) => body.includes(badData.id))).toBe(true);
+    expect(deadLetters.some((body) => body.includes(noTime.id))).toBe(true);
+    expect(await messagesBy(author.id)).toEqual([messageId]);
+    expect(await authorSeenByMember('general', messageId)).toEqual({ id: author.id, username: author.username, displayName: 'Healthy' });
+    expect(await handled(noTime.id)).toBe(false);
+  });
+});
+
+describe('operations', () => {
+  it('is ready when PostgreSQL and RabbitMQ answer', async () => {
+    const res = await request(ctx.service.url).get('/health/ready');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', checks: { postgres: { status: 'ok' }, rabbitmq: { status: 'ok' } } });
+  });
+});
+
+async function consumedCount(type: string, outcome: string): Promise<number> {
+  const text = (await request(ctx.service.url).get('/metrics')).text;
+  const line = text
+    .split('\n')
+    .find((candidate) => candidate.startsWith('events_consumed_total{') && candidate.includes(`type="${type}"`) && candidate.includes(`outcome="${outcome}"`));
+  return Number(line?.split(' ').at(-1) ?? 0);
+}

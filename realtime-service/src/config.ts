@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { amqpUrl, commonSettings, eventSettings, port, redisUrl } from '@board/service-kit';
+
+export const configShape = {
+  ...commonSettings,
+  ...eventSettings,
+  PORT: port(3004),
+  REDIS_URL: redisUrl(),
+  /** Put before every Redis key and channel this service uses, e.g. to share one Redis. */
+  REDIS_KEY_PREFIX: z.string().default(''),
+  AMQP_URL: amqpUrl(),
+  /** About how many events the replay stream keeps (trimmed approximately, by whole nodes). */
+  STREAM_MAX_LENGTH: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
+  HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(1_000).max(60_000).default(15_000),
+  /** A client whose unsent output passes this is dropped rather than buffered without bound. */
+  MAX_CLIENT_BUFFER_BYTES: z.coerce.number().int().min(16_384).max(16_777_216).default(262_144),
+  /** The reconnection delay announced to clients (the SSE `retry:` field). */
+  SSE_RETRY_MS: z.coerce.number().int().min(500).max(60_000).default(3_000),
+};
+
+export type Config = z.infer<z.ZodObject<typeof configShape>>;

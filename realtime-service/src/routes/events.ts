@@ -1,0 +1,115 @@
+import { Router, type Request } from 'express';
+import { query } from 'express-validator';
+import {
+  callerOf,
+  identityFromHeaders,
+  requireIdentity,
+  serviceUnavailable,
+  unauthorized,
+  validate,
+  validated,
+  type Identity,
+  type Logger,
+  type RevocationList,
+} from '@board/service-kit';
+import { DEFAULT_CHANNELS, MAX_CHANNELS_PER_STREAM, parseChannelList } from '../domain/channels';
+import type { ClientHub } from '../sse/hub';
+import type { LiveFeed } from '../sse/live-feed';
+import { resume } from '../sse/resume';
+import type { EventLog } from '../store/event-log';
+import type { TicketStore } from '../store/tickets';
+
+export interface EventsRouteDeps {
+  tickets: TicketStore;
+  revocations: RevocationList;
+  eventLog: EventLog;
+  hub: ClientHub;
+  liveFeed: LiveFeed;
+  logger: Logger;
+}
+
+interface StreamQuery {
+  channels: string[];
+  ticket?: string;
+  lastEventId?: string;
+}
+
+/** Seconds a client should wait before trying again when live events are unavailable. */
+const RETRY_AFTER_SECONDS = 5;
+
+const streamQuery = validate(
+  query('channels')
+    .default(DEFAULT_CHANNELS)
+    .isString()
+    .withMessage('must be given once')
+    .bail()
+    .custom((list: string) => parseChannelList(list) !== undefined)
+    .withMessage(
+      `must be up to ${MAX_CHANNELS_PER_STREAM} comma-separated channel names of lowercase letters, digits and single dashes, at most 32 characters each`,
+    )
+    .bail()
+    .customSanitizer((list: string) => parseChannelList(list)),
+  query('ticket').optional().isString().withMessage('must be given once'),
+  // Where a client cannot set the Last-Event-ID header (a new native EventSource), it may pass it here.
+  query('lastEventId').optional().isString().withMessage('must be given once'),
+);
+
+export function eventsRouter(deps: EventsRouteDeps): Router {
+  const { tickets, revocations, eventLog, hub, liveFeed } = deps;
+  const log = deps.logger.child({ component: 'sse' });
+  const router = Router();
+
+  /** Redis failures on the request path are a 503 for the client, not a 500. */
+  async function orUnavailable<T>(work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      log.warn({ err: error }, 'Redis did not answer');
+      throw serviceUnavailable('Live events are unavailable right now', RETRY_AFTER_SECONDS);
+    }
+  }
+
+  router.post('/api/events/ticket', requireIdentity, async (req, res) => {
+    const ticket = await orUnavailable(tickets.issue(callerOf(req)));
+    res.json({ ticket, expiresIn: Math.ceil(tickets.ttlMs / 1_000) });
+  });
+
+  /** Who opens the stream: the holder of a ticket, or the caller the gateway vouches for. */
+  async function streamIdentity(req: Request, ticket: string | undefined): Promise<Identity> {
+    if (ticket === undefined) {
+      const identity = identityFromHeaders(req.headers);
+      if (!identity) throw unauthorized('A stream ticket or an access token is required');
+      return identity;
+    }
+    const identity = await orUnavailable(tickets.redeem(ticket));
+    if (!identity) throw unauthorized('The ticket is invalid, expired or already used', 'INVALID_TICKET');
+    return identity;
+  }
+
+  router.get('/api/events', streamQuery, async (req, res) => {
+    const { channels, ticket, lastEventId: lastEventIdParam } = validated<StreamQuery>(req);
+    if (!hub.isAccepting || !liveFeed.isSubscribed) {
+      throw serviceUnavailable('Live events are unavailable right now', RETRY_AFTER_SECONDS);
+    }
+    const identity = await streamIdentity(req, ticket);
+    if (await orUnavailable(revocations.isRevoked(identity.sessionId, identity.userId))) {
+      throw unauthorized('This session has been revoked', 'SESSION_REVOKED');
+    }
+    // An empty Last-Event-ID means the client saw no event yet, as if it were absent.
+    const lastEventId = req.get('last-event-id') || lastEventIdParam || undefined;
+    // The client may have left while we checked who it is; its 'close' has been and gone.
+    if (res.closed) return;
+    // A stream lasts as long as the client stays; its duration would swamp the latency histogram.
+    res.locals.skipRequestMetrics = true;
+    const client = hub.open(res, identity, channels, lastEventId !== undefined);
+    if (lastEventId === undefined) return;
+    try {
+      await resume(client, lastEventId, eventLog, hub);
+    } catch (error) {
+      log.warn({ err: error, userId: identity.userId }, 'replay failed; ending the stream so that the client retries');
+      client.close('replay_failed');
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,122 @@
+import type { Server } from 'node:http';
+import {
+  AmqpConnection,
+  EventConsumer,
+  Lifecycle,
+  RevocationList,
+  closeRedis,
+  closeServer,
+  createLogger,
+  createMetrics,
+  createRedis,
+  listen,
+  queueName,
+  topologyFrom,
+  type Logger,
+} from '@board/service-kit';
+import { createApp } from './app';
+import type { Config } from './config';
+import { recordInStream } from './events/record-event';
+import { createRealtimeMetrics } from './metrics';
+import { ClientHub } from './sse/hub';
+import { LiveFeed } from './sse/live-feed';
+import { EventLog } from './store/event-log';
+import { TicketStore } from './store/tickets';
+
+export const SERVICE = 'realtime-service';
+const ROUTING_KEYS = ['message.*', 'user.*'];
+const TICKET_TTL_MS = 30_000;
+
+export interface StartOptions {
+  logger?: Logger;
+  /** How long a stream ticket lives; tests shorten it to see one expire. */
+  ticketTtlMs?: number;
+}
+
+export interface RealtimeService {
+  url: string;
+  server: Server;
+  lifecycle: Lifecycle;
+  /** The replay stream, for tests that append directly. */
+  eventLog: EventLog;
+  stop: () => Promise<void>;
+}
+
+export async function start(config: Config, options: StartOptions = {}): Promise<RealtimeService> {
+  const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });
+  const metrics = createMetrics(SERVICE);
+  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
+  const prefix = config.REDIS_KEY_PREFIX;
+  try {
+    // What is registered last stops first: the consumer, then the streams, HTTP, and Redis last.
+    const redis = createRedis(config.REDIS_URL, logger, SERVICE);
+    lifecycle.onStop('redis', () => closeRedis(redis));
+    const subscriber = createRedis(config.REDIS_URL, logger, `${SERVICE}-subscriber`);
+    lifecycle.onStop('redis-subscriber', () => closeRedis(subscriber));
+    const connection = new AmqpConnection({ url: config.AMQP_URL, logger, name: SERVICE });
+    lifecycle.onStop('rabbitmq', () => connection.close());
+
+    const eventLog = new EventLog(redis, prefix, config.STREAM_MAX_LENGTH);
+    const revocations = new RevocationList(redis, prefix);
+    const hub = new ClientHub({
+      metrics: createRealtimeMetrics(metrics.registry),
+      maxBufferBytes: config.MAX_CLIENT_BUFFER_BYTES,
+      retryMs: config.SSE_RETRY_MS,
+      heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    });
+    const liveFeed = new LiveFeed({
+      subscriber,
+      liveChannel: eventLog.liveChannel,
+      revocationChannel: revocations.channel,
+      hub,
+      logger,
+    });
+    liveFeed.start();
+
+    const app = createApp({
+      tickets: new TicketStore(redis, prefix, options.ticketTtlMs ?? TICKET_TTL_MS),
+      revocations,
+      eventLog,
+      hub,
+      liveFeed,
+      logger,
+      metrics,
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+      isDraining: () => lifecycle.isShuttingDown,
+      readiness: {
+        redis: () => redis.ping(),
+        'redis-subscriber': async () => {
+          if (!liveFeed.isSubscribed) throw new Error('not subscribed to live events');
+        },
+        rabbitmq: async () => {
+          if (!connection.isConnected) throw new Error('not connected to RabbitMQ');
+        },
+      },
+    });
+    const server = await listen(app, config.PORT);
+    lifecycle.onStop('http', () => closeServer(server));
+    lifecycle.onStop('sse-streams', () => hub.shutdown());
+
+    const topology = topologyFrom(config);
+    const consumer = new EventConsumer({
+      connection,
+      topology,
+      queue: queueName(topology, SERVICE),
+      routingKeys: ROUTING_KEYS,
+      handle: recordInStream(eventLog),
+      logger,
+      registry: metrics.registry,
+    });
+    await consumer.start();
+    lifecycle.onStop('consumer', () => consumer.stop());
+    connection.start();
+
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    logger.info({ port }, `${SERVICE} listening`);
+    return { url: `http://127.0.0.1:${port}`, server, lifecycle, eventLog, stop: () => lifecycle.shutdown() };
+  } catch (error) {
+    await lifecycle.shutdown().catch(() => undefined);
+    throw error;
+  }
+}

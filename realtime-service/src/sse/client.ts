@@ -1,0 +1,135 @@
+import type { Response } from 'express';
+import type { Identity, Role } from '@board/service-kit';
+import { viewFor, type Recipient } from '../domain/audience';
+import { isAfter } from '../domain/stream-id';
+import type { CloseReason, ResyncReason } from '../metrics';
+import { eventFrame, type StreamEvent } from './frames';
+
+/** Live events a replaying client may have held back before it counts as too slow. */
+const MAX_HELD_EVENTS = 1_000;
+
+/** What a client reports to the hub that owns it. */
+export interface ClientOwner {
+  readonly maxBufferBytes: number;
+  endedByService(reason: CloseReason): void;
+}
+
+/**
+ * One open SSE stream. Its state is kept small on purpose (an instance holds thousands): who it
+ * is, what it follows, and, only while it replays what it missed, the live events held back.
+ */
+export class SseClient implements Recipient {
+  readonly userId: string;
+  readonly sessionId: string;
+  role: Role;
+  private held: StreamEvent[] | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly res: Response,
+    identity: Identity,
+    readonly channels: readonly string[],
+    private readonly owner: ClientOwner,
+    replaying: boolean,
+  ) {
+    this.userId = identity.userId;
+    this.sessionId = identity.sessionId;
+    this.role = identity.role;
+    this.held = replaying ? [] : undefined;
+  }
+
+  get isOpen(): boolean {
+    return !this.ended && !this.res.destroyed;
+  }
+
+  get needsDrain(): boolean {
+    return this.res.writableNeedDrain;
+  }
+
+  /** Resolves once the response buffer drained or the stream closed. */
+  drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done).off('close', done);
+        resolve();
+      };
+      this.res.once('drain', done).once('close', done);
+    });
+  }
+
+  /** A live event: written now, or held back while the client still replays what it missed. */
+  receive(entry: StreamEvent): boolean {
+    if (!this.held) return this.deliver(entry);
+    this.held.push(entry);
+    if (this.held.length > MAX_HELD_EVENTS) this.drop('slow_client');
+    return false;
+  }
+
+  /** Writes the event if it is for this client; a change of this user's role applies from here on. */
+  deliver(entry: StreamEvent): boolean {
+    const { event } = entry;
+    const view = viewFor(event, this);
+    if (event.type === 'user.role_changed' && event.data.id === this.userId) this.role = event.data.role;
+    return view !== undefined && this.write(entry.frame(view));
+  }
+
+  /**
+   * Ends the replay at stream id `replayedUpTo` (undefined: nothing to skip) and delivers what was
+   * held back meanwhile, minus what the replay already covered: no gap and no duplicate at the
+   * seam. Returns what it delivered.
+   */
+  goLive(replayedUpTo: string | undefined): StreamEvent[] {
+    const held = this.held ?? [];
+    this.held = undefined;
+    const delivered: StreamEvent[] = [];
+    for (const entry of held) {
+      const replayed = replayedUpTo !== undefined && !isAfter(entry.id, replayedUpTo);
+      if (!replayed && this.deliver(entry)) delivered.push(entry);
+    }
+    return delivered;
+  }
+
+  /**
+   * Tells a reconnecting client that the stream cannot fill its gap, so it reloads from the API.
+   * The frame carries the newest stream id, so that its next reconnect resumes from there.
+   */
+  resync(reason: ResyncReason, newestId: string | undefined): void {
+    this.write(eventFrame('resync', { reason }, newestId));
+  }
+
+  write(frame: string | Buffer): boolean {
+    if (this.ended) return false;
+    // Never wait for a slow reader: one that still has more than the bound unsent when the next
+    // frame comes is cut off, so that it can neither hold memory nor slow the fan-out to everyone
+    // else. Checking before the write lets a single frame larger than the bound through to a
+    // client that keeps up. A replay waits for drains instead.
+    if (this.held === undefined && this.res.writableLength > this.owner.maxBufferBytes) {
+      this.drop('slow_client');
+      return false;
+    }
+    this.res.write(frame);
+    return true;
+  }
+
+  /** Ends the stream cleanly, optionally with a last frame (e.g. a retry hint). */
+  end(lastFrame?: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.res.end(lastFrame);
+  }
+
+  /** Ends the stream cleanly for `reason`, e.g. the user was deleted or the session revoked. */
+  close(reason: CloseReason, lastFrame?: string): void {
+    if (this.ended) return;
+    this.owner.endedByService(reason);
+    this.end(lastFrame);
+  }
+
+  /** Cuts the connection without flushing what is queued for it. */
+  drop(reason: CloseReason): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.owner.endedByService(reason);
+    this.res.destroy();
+  }
+}

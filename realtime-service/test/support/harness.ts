@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import {
+  createEvent,
+  identityHeaders,
+  parseConfig,
+  queueName,
+  type EventData,
+  type EventType,
+  type Identity,
+  type Redis,
+  type Role,
+  type Topology,
+} from '@board/service-kit';
+import { deleteTopology, publishRaw, uniqueSuffix, waitFor } from '@board/service-kit/testing';
+import { configShape, type Config } from '../../src/config';
+import { SERVICE } from '../../src/service';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A Redis key prefix of this test file's own. */
+export const testPrefix = () => `test:${uniqueSuffix()}:`;
+
+export function testConfig(topology: Topology, prefix: string, overrides: Record<string, string> = {}): Config {
+  return parseConfig(configShape, {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    EVENTS_EXCHANGE: topology.exchange,
+    EVENTS_QUEUE_PREFIX: topology.queuePrefix,
+    ...overrides,
+  });
+}
+
+/** Resolves once the instance answers ready: subscribed to live events and consuming. */
+export function waitUntilReady(url: string): Promise<true> {
+  return waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, { what: `${url} to be ready` });
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+export const removeTopology = (topology: Topology) => deleteTopology(topology, [queueName(topology, SERVICE)]);
+
+export const someone = (role: Role, userId: string = randomUUID()): Identity => ({ userId, role, sessionId: randomUUID() });
+
+export const asHeaders = (identity: Identity) => identityHeaders(identity);
+
+/** Publishes a domain event on the test exchange, as its producer would; resolves with the envelope. */
+export async function publish<T extends EventType>(topology: Topology, type: T, data: EventData<T>) {
+  const event = createEvent('test-producer', type, data);
+  await publishRaw(topology, type, event);
+  return event;
+}
+
+export function messageData(channel: string, authorId: string, body = 'hello'): EventData<'message.created'> {
+  return { id: randomUUID(), channel, authorId, body, createdAt: new Date().toISOString(), editedAt: null };
+}
+
+/** The sum of a metric's samples on an instance whose labels include `labels`. */
+export async function metricValue(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    if (wanted.every((label) => (match[2] ?? '').split(',').includes(label))) sum += Number(match[3]);
+  }
+  return sum;
+}

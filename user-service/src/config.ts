@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import {
+  amqpUrl,
+  commonSettings,
+  databaseUrl,
+  eventSettings,
+  port,
+  redisUrl,
+  secret,
+  type Env,
+} from '@board/service-kit';
+
+export const SERVICE_NAME = 'user-service';
+
+/** The environment user-service reads; defaults run it against local servers in development. */
+export const configShape = (env: Env) => ({
+  ...commonSettings,
+  ...eventSettings,
+  PORT: port(3002),
+  DATABASE_URL: databaseUrl('users'),
+  REDIS_URL: redisUrl(),
+  REDIS_KEY_PREFIX: z.string().default(''),
+  AMQP_URL: amqpUrl(),
+  /** Turns a `user` into a `member` (POST /api/users/me/membership). */
+  MEMBER_PASSCODE: secret(env, 'development-passcode'),
+});
+
+export type Config = z.infer<z.ZodObject<ReturnType<typeof configShape>>>;
+
+/** What `npm run migrate` needs: the database and nothing else, so it runs without the service's secrets. */
+export const migrationConfigShape = {
+  ...commonSettings,
+  DATABASE_URL: databaseUrl('users'),
+};

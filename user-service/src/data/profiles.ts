@@ -1,0 +1,94 @@
+import type { Queryable, Role } from '@board/service-kit';
+import type { PagePosition } from '../domain/cursor';
+import type { Profile } from '../domain/profile';
+
+interface ProfileRow {
+  id: string;
+  email: string;
+  username: string;
+  display_name: string;
+  role: Role;
+  created_at: Date;
+  sort_time: string;
+}
+
+/** A profile plus its listing sort time, as PostgreSQL wrote it (microseconds, UTC). */
+export interface ListedProfile extends Profile {
+  sortTime: string;
+}
+
+const COLUMNS = `id, email, username, display_name, role, created_at,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS sort_time`;
+
+const toProfile = (row: ProfileRow): ListedProfile => ({
+  id: row.id,
+  email: row.email,
+  username: row.username,
+  displayName: row.display_name,
+  role: row.role,
+  createdAt: row.created_at,
+  sortTime: row.sort_time,
+});
+
+/** Creates the profile unless it exists; true when it was created. */
+export async function insertProfile(db: Queryable, profile: Omit<Profile, 'createdAt'>): Promise<boolean> {
+  const result = await db.query(
+    `INSERT INTO profiles (id, email, username, display_name, role) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (id) DO NOTHING`,
+    [profile.id, profile.email, profile.username, profile.displayName, profile.role],
+  );
+  return result.rowCount === 1;
+}
+
+export async function findProfile(db: Queryable, id: string): Promise<Profile | undefined> {
+  const { rows } = await db.query<ProfileRow>(`SELECT ${COLUMNS} FROM profiles WHERE id = $1`, [id]);
+  return rows[0] && toProfile(rows[0]);
+}
+
+/** The profile, locked until the transaction ends. */
+export async function lockProfile(db: Queryable, id: string): Promise<Profile | undefined> {
+  const { rows } = await db.query<ProfileRow>(`SELECT ${COLUMNS} FROM profiles WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0] && toProfile(rows[0]);
+}
+
+/**
+ * Every admin's id, with their rows locked until the transaction ends: two transactions that
+ * would each remove an admin queue here, and the second sees what the first committed. Locked in
+ * id order so two such transactions cannot deadlock.
+ */
+export async function lockAdminIds(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(`SELECT id FROM profiles WHERE role = 'admin' ORDER BY id FOR UPDATE`);
+  return rows.map((row) => row.id);
+}
+
+export async function updateDisplayName(db: Queryable, id: string, displayName: string): Promise<Profile | undefined> {
+  const { rows } = await db.query<ProfileRow>(
+    `UPDATE profiles SET display_name = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, displayName],
+  );
+  return rows[0] && toProfile(rows[0]);
+}
+
+export async function updateRole(db: Queryable, id: string, role: Role): Promise<Profile | undefined> {
+  const { rows } = await db.query<ProfileRow>(
+    `UPDATE profiles SET role = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, role],
+  );
+  return rows[0] && toProfile(rows[0]);
+}
+
+export async function deleteProfile(db: Queryable, id: string): Promise<void> {
+  await db.query('DELETE FROM profiles WHERE id = $1', [id]);
+}
+
+/** Up to `limit` profiles in creation order, starting after `after` when given. */
+export async function listProfiles(db: Queryable, after: PagePosition | undefined, limit: number): Promise<ListedProfile[]> {
+  const { rows } = await db.query<ProfileRow>(
+    `SELECT ${COLUMNS} FROM profiles
+     WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1::timestamptz, $2::uuid)
+     ORDER BY created_at, id
+     LIMIT $3`,
+    [after?.createdAt ?? null, after?.id ?? null, limit],
+  );
+  return rows.map(toProfile);
+}

@@ -1,0 +1,92 @@
+import { Router } from 'express';
+import { body } from 'express-validator';
+import {
+  ROLES,
+  callerOf,
+  requireIdentity,
+  requireRole,
+  validate,
+  validated,
+  type Role,
+} from '@board/service-kit';
+import type { PagePosition } from '../domain/cursor';
+import type { Directory } from '../domain/directory';
+import { presentUser } from '../domain/profile';
+import { DEFAULT_PAGE_SIZE, afterCursorQuery, idParam, limitQuery, onlyFields } from './validators';
+
+/** C0 and C1 control characters: nothing a name should hold (and PostgreSQL cannot store NUL). */
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+
+const displayNameBody = () =>
+  body('displayName')
+    .isString()
+    .withMessage('must be a string')
+    .bail()
+    .trim()
+    .isLength({ min: 1, max: 64 })
+    .withMessage('must be 1 to 64 characters once trimmed')
+    .bail()
+    .not()
+    .matches(CONTROL_CHARACTERS)
+    .withMessage('must not contain control characters');
+
+const passcodeBody = () =>
+  body('passcode').isString().withMessage('must be a string').bail().isLength({ min: 1, max: 256 }).withMessage('must be 1 to 256 characters');
+
+const roleBody = () =>
+  body('role').isString().withMessage('must be a string').bail().isIn(ROLES).withMessage(`must be one of ${ROLES.join(', ')}`);
+
+/** /api/users: every route needs the gateway's identity; listing and managing others needs admin. */
+export function usersRouter(directory: Directory): Router {
+  const router = Router();
+  router.use('/api/users', requireIdentity);
+
+  router.get('/api/users/me', async (req, res) => {
+    const caller = callerOf(req);
+    res.json({ user: presentUser(await directory.get(caller.userId), caller) });
+  });
+
+  router.patch('/api/users/me', validate(onlyFields('displayName'), displayNameBody()), async (req, res) => {
+    const caller = callerOf(req);
+    const { displayName } = validated<{ displayName: string }>(req);
+    res.json({ user: presentUser(await directory.changeDisplayName(caller.userId, displayName), caller) });
+  });
+
+  router.delete('/api/users/me', async (req, res) => {
+    await directory.delete(callerOf(req).userId);
+    res.status(204).end();
+  });
+
+  router.post('/api/users/me/membership', validate(onlyFields('passcode'), passcodeBody()), async (req, res) => {
+    const caller = callerOf(req);
+    const { passcode } = validated<{ passcode: string }>(req);
+    res.json({ user: presentUser(await directory.becomeMember(caller.userId, passcode), caller) });
+  });
+
+  router.get('/api/users', requireRole('admin'), validate(afterCursorQuery(), limitQuery()), async (req, res) => {
+    const caller = callerOf(req);
+    const { after, limit = DEFAULT_PAGE_SIZE } = validated<{ after?: PagePosition; limit?: number }>(req);
+    const page = await directory.list(after, limit);
+    res.json({ users: page.profiles.map((profile) => presentUser(profile, caller)), nextCursor: page.nextCursor });
+  });
+
+  router.get('/api/users/:id', validate(idParam()), async (req, res) => {
+    const caller = callerOf(req);
+    const { id } = validated<{ id: string }>(req);
+    res.json({ user: presentUser(await directory.get(id), caller) });
+  });
+
+  router.patch('/api/users/:id/role', requireRole('admin'), validate(idParam(), onlyFields('role'), roleBody()), async (req, res) => {
+    const caller = callerOf(req);
+    const { id, role } = validated<{ id: string; role: Role }>(req);
+    res.json({ user: presentUser(await directory.changeRole(id, role), caller) });
+  });
+
+  router.delete('/api/users/:id', requireRole('admin'), validate(idParam()), async (req, res) => {
+    const { id } = validated<{ id: string }>(req);
+    await directory.delete(id);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { parseConfig } from '@board/service-kit';
+import { configShape } from '../src/config';
+import { decodeCursor, encodeCursor } from '../src/domain/cursor';
+import { passcodeMatches } from '../src/domain/passcode';
+import { leavesNoAdmin } from '../src/domain/roles';
+
+describe('passcodeMatches', () => {
+  it('accepts the exact passcode only', () => {
+    expect(passcodeMatches('let me in', 'let me in')).toBe(true);
+    for (const guess of ['', 'let me', 'let me in ', 'LET ME IN', 'let me out']) {
+      expect(passcodeMatches(guess, 'let me in')).toBe(false);
+    }
+  });
+});
+
+describe('leavesNoAdmin', () => {
+  const admin = { id: randomUUID(), role: 'admin' as const };
+  const other = randomUUID();
+
+  it('refuses demoting or deleting the only admin', () => {
+    expect(leavesNoAdmin(admin, 'member', [admin.id])).toBe(true);
+    expect(leavesNoAdmin(admin, 'user', [admin.id])).toBe(true);
+    expect(leavesNoAdmin(admin, null, [admin.id])).toBe(true);
+  });
+
+  it('allows it while another admin remains, and never concerns non-admins', () => {
+    expect(leavesNoAdmin(admin, null, [admin.id, other])).toBe(false);
+    expect(leavesNoAdmin(admin, 'admin', [admin.id])).toBe(false);
+    expect(leavesNoAdmin({ id: other, role: 'member' }, null, [])).toBe(false);
+  });
+});
+
+describe('listing cursors', () => {
+  it('round-trips a position to the microsecond', () => {
+    const position = { createdAt: '2024-05-06T07:08:09.123456Z', id: randomUUID() };
+    const cursor = encodeCursor(position);
+    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeCursor(cursor)).toEqual(position);
+  });
+
+  it.each([
+    ['garbage', 'not a cursor'],
+    ['an empty string', ''],
+    ['a time without microseconds', Buffer.from(`2024-05-06T07:08:09Z ${randomUUID()}`).toString('base64url')],
+    ['a day that does not exist', encodeCursor({ createdAt: '2023-02-29T00:00:00.000000Z', id: randomUUID() })],
+    ['hour 24', encodeCursor({ createdAt: '2023-01-01T24:00:00.000000Z', id: randomUUID() })],
+    ['year zero', encodeCursor({ createdAt: '0000-01-01T00:00:00.000000Z', id: randomUUID() })],
+    ['a bad id', encodeCursor({ createdAt: '2024-05-06T07:08:09.123456Z', id: 'x' })],
+    ['extra parts', Buffer.from(`2024-05-06T07:08:09.123456Z ${randomUUID()} more`).toString('base64url')],
+  ])('refuses %s', (_label, cursor) => {
+    expect(decodeCursor(cursor)).toBeUndefined();
+  });
+});
+
+describe('configuration', () => {
+  it('runs on localhost defaults in development', () => {
+    expect(parseConfig(configShape({}), {})).toMatchObject({
+      PORT: 3002,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/users',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      REDIS_KEY_PREFIX: '',
+      EVENTS_EXCHANGE: 'domain.events',
+    });
+  });
+
+  it('requires MEMBER_PASSCODE in production', () => {
+    const env = { NODE_ENV: 'production' };
+    expect(() => parseConfig(configShape(env), env)).toThrow(/MEMBER_PASSCODE: is required/);
+  });
+});
