@@ -48,12 +48,14 @@ export class ClientHub implements ClientOwner {
     res.status(200).set({
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
+    // The body ends when the connection closes (no chunked framing), so frames can go straight to
+    // the socket; see SseClient.write.
+    res.useChunkedEncodingByDefault = false;
     res.flushHeaders();
-    res.write(retryFrame(this.options.retryMs));
     const client = new SseClient(res, identity, channels, this, replaying);
+    client.write(retryFrame(this.options.retryMs));
     this.clients.add(client);
     for (const channel of channels) addTo(this.byChannel, channel, client);
     addTo(this.byUser, client.userId, client);

@@ -1,0 +1,116 @@
+import cors from 'cors';
+import express, { Router, type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import {
+  errorHandler,
+  healthRouter,
+  metricsEndpoint,
+  notFoundHandler,
+  requestContext,
+  requestLogger,
+  requestMetrics,
+  type Logger,
+  type ReadinessChecks,
+  type ServiceMetrics,
+} from '@board/service-kit';
+import { authenticate, type AuthenticateDeps } from './auth/authenticate';
+import { bufferRequestBody, hasChunkedBody, rejectOversizedBody } from './body';
+import type { RateLimits } from './limits/rate-limits';
+import { setForwardedHeaders, stripClientIdentity } from './proxy/forwarding';
+import type { Upstream } from './proxy/upstream';
+import { upstreamHealth } from './proxy/upstream-health';
+import { isEventStream, isLoginAttempt, routeFamilyOf, routingPath, type UpstreamName } from './routes';
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: ServiceMetrics;
+  readiness: ReadinessChecks;
+  isDraining: () => boolean;
+  trustProxyHops: number;
+  corsOrigins: readonly string[];
+  bodyLimitBytes: number;
+  healthCheckTimeoutMs: number;
+  upstreams: Readonly<Record<UpstreamName, Upstream>>;
+  rateLimits: RateLimits;
+  authentication: AuthenticateDeps;
+}
+
+const HEALTH_PATH = '/api/health';
+
+/**
+ * The gateway's Express app: the kit's request id, logging, metrics, health and error shape, but
+ * no body parser (bodies stream to the upstreams untouched), then the /api pipeline.
+ */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxyHops);
+  app.use(requestContext());
+  app.use(requestLogger(deps.logger));
+  app.use(requestMetrics(deps.metrics));
+  app.use(helmet());
+  app.get('/metrics', metricsEndpoint(deps.metrics));
+  app.use(healthRouter({ checks: deps.readiness, isDraining: deps.isDraining }));
+  app.use(apiPipeline(deps));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** Every step a request to /api takes, cheapest refusals first; the proxy last. */
+function apiPipeline(deps: AppDeps): Router {
+  const { bodyLimitBytes, rateLimits } = deps;
+  const router = Router();
+  router.use(classifyRoute);
+  router.use(stripClientIdentity);
+  router.use(
+    cors({
+      origin: [...deps.corsOrigins],
+      credentials: true,
+      maxAge: 600,
+      exposedHeaders: ['x-request-id', 'RateLimit', 'RateLimit-Policy', 'Retry-After'],
+    }),
+  );
+  router.use(rateLimits.perClient);
+  router.use(rejectOversizedBody(bodyLimitBytes));
+  router.use(rateLimits.credentialsPerClient);
+  router.use(bufferRequestBody(bodyLimitBytes, (req) => isLoginAttempt(req.method, routingPath(req))));
+  router.use(rateLimits.loginsPerAccount);
+  router.use(authenticate(deps.authentication));
+  // After authentication, so that only callers with a token can make the gateway hold a body.
+  router.use(bufferRequestBody(bodyLimitBytes, hasChunkedBody));
+  router.use(setForwardedHeaders);
+  router.get(HEALTH_PATH, upstreamHealth(Object.values(deps.upstreams), deps.healthCheckTimeoutMs));
+  router.use(forwardToUpstream(deps.upstreams));
+  return router;
+}
+
+/** Names the request's route family for metrics; anything that is no /api route skips to the 404. */
+const classifyRoute: RequestHandler = (req, res, next) => {
+  const path = routingPath(req);
+  if (path === HEALTH_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
+    res.locals.routeLabel = HEALTH_PATH;
+    next();
+    return;
+  }
+  const family = routeFamilyOf(path);
+  if (!family) {
+    next('router');
+    return;
+  }
+  res.locals.routeLabel = family.prefix;
+  // An event stream lasts as long as the client stays; its duration would drown the histogram.
+  if (isEventStream(req.method, path)) res.locals.skipRequestMetrics = true;
+  next();
+};
+
+function forwardToUpstream(upstreams: Readonly<Record<UpstreamName, Upstream>>): RequestHandler {
+  return (req, res, next) => {
+    const family = routeFamilyOf(routingPath(req));
+    if (!family) {
+      next();
+      return;
+    }
+    return upstreams[family.upstream].forward(req, res, next);
+  };
+}

@@ -1,0 +1,60 @@
+import type { RequestHandler } from 'express';
+import { AppError, type Counter, type Identity, type RevocationList } from '@board/service-kit';
+import type { OutageReporter } from '../outage';
+import { isPublicRoute, routingPath } from '../routes';
+import type { TokenVerifier } from './token-verifier';
+
+export interface AuthenticateDeps {
+  verifier: TokenVerifier;
+  revocations: RevocationList;
+  /** Reports revocation checks that could not reach Redis. */
+  revocationOutage: OutageReporter;
+  rejections: Counter<'code'>;
+}
+
+const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
+
+const unauthenticated = (code: string, message: string) =>
+  new AppError(401, code, message, undefined, { 'WWW-Authenticate': code === 'UNAUTHORIZED' ? 'Bearer' : 'Bearer error="invalid_token"' });
+
+/**
+ * Verifies the Bearer token and refuses revoked sessions. A protected route needs a valid token;
+ * a public one passes without, but a token sent there must still be valid, so the upstream
+ * never sees an identity nobody verified.
+ */
+export function authenticate(deps: AuthenticateDeps): RequestHandler {
+  return async (req, _res, next) => {
+    try {
+      const header = req.headers.authorization;
+      if (header === undefined) {
+        if (!isPublicRoute(req.method, routingPath(req))) throw unauthenticated('UNAUTHORIZED', 'Authentication is required');
+        next();
+        return;
+      }
+      const token = BEARER.exec(header)?.[1];
+      if (!token) throw unauthenticated('INVALID_TOKEN', 'Send the access token as "Authorization: Bearer <token>"');
+      const identity = await deps.verifier.verify(token);
+      if (await isRevoked(identity, deps)) throw unauthenticated('SESSION_REVOKED', 'The session has ended; log in again');
+      req.identity = identity;
+      next();
+    } catch (error) {
+      if (error instanceof AppError && error.status === 401) deps.rejections.labels(error.code).inc();
+      throw error;
+    }
+  };
+}
+
+/**
+ * Fails open when Redis is away: access tokens live minutes, and an outage of the revocation
+ * store must not take the whole API down with it. Counted and logged, so it is not silent.
+ */
+async function isRevoked(identity: Identity, { revocations, revocationOutage }: AuthenticateDeps): Promise<boolean> {
+  try {
+    const revoked = await revocations.isRevoked(identity.sessionId, identity.userId);
+    revocationOutage.succeeded();
+    return revoked;
+  } catch (error) {
+    revocationOutage.failed(error);
+    return false;
+  }
+}

@@ -1,0 +1,94 @@
+import type { IncomingMessage } from 'node:http';
+import type { Request, RequestHandler } from 'express';
+import { AppError } from '@board/service-kit';
+
+/*
+ * Request bodies normally stream to the upstream untouched; the gateway never parses them. Two
+ * kinds are read into memory first (never more than the body limit): login bodies, whose email
+ * keys the per-account limit, and chunked bodies, whose size is only known once they end. Either
+ * way the upstream gets the exact bytes the client sent, with a Content-Length.
+ */
+
+const bufferedBodies = new WeakMap<IncomingMessage, Buffer>();
+
+/** The body read by bufferRequestBody, for the proxy to send instead of the spent stream. */
+export const bufferedBodyOf = (req: IncomingMessage): Buffer | undefined => bufferedBodies.get(req);
+
+const payloadTooLarge = (limit: number) =>
+  // Closing the connection stops the client from sending the rest of a body nobody will read.
+  new AppError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes`, undefined, { Connection: 'close' });
+
+/** 413 before anything is forwarded when the declared Content-Length is over the limit. */
+export function rejectOversizedBody(limit: number): RequestHandler {
+  return (req, _res, next) => {
+    const declared = req.headers['content-length'];
+    next(declared !== undefined && Number(declared) > limit ? payloadTooLarge(limit) : undefined);
+  };
+}
+
+export const hasChunkedBody = (req: Request): boolean => req.headers['transfer-encoding'] !== undefined;
+
+/** Reads the whole body of the requests `applies` picks, counting bytes as they come. */
+export function bufferRequestBody(limit: number, applies: (req: Request) => boolean): RequestHandler {
+  return async (req, _res, next) => {
+    if (!applies(req) || bufferedBodies.has(req)) {
+      next();
+      return;
+    }
+    const body = await readBody(req, limit);
+    bufferedBodies.set(req, body);
+    req.headers['content-length'] = String(body.length);
+    delete req.headers['transfer-encoding'];
+    next();
+  };
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanUp = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onAbort);
+      req.off('close', onAbort);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanUp();
+        req.resume(); // discard the rest until the connection closes
+        reject(payloadTooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanUp();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onAbort = () => {
+      cleanUp();
+      reject(new AppError(400, 'REQUEST_ABORTED', 'The request was aborted'));
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('error', onAbort);
+    req.once('close', onAbort);
+  });
+}
+
+/** The lower-cased email of a buffered login body, when it is JSON with one. */
+export function loginEmailOf(req: IncomingMessage): string | undefined {
+  const body = bufferedBodies.get(req);
+  if (!body) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null) return undefined;
+    const { email } = parsed as Record<string, unknown>;
+    const normalized = typeof email === 'string' ? email.trim().toLowerCase() : '';
+    return normalized.length > 0 ? normalized : undefined;
+  } catch {
+    return undefined;
+  }
+}

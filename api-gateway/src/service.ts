@@ -1,0 +1,126 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  Lifecycle,
+  RevocationList,
+  closeRedis,
+  closeServer,
+  createLogger,
+  createMetrics,
+  createRedis,
+  listen,
+  redisReady,
+  type Logger,
+  type Redis,
+} from '@board/service-kit';
+import { createApp } from './app';
+import { TokenVerifier } from './auth/token-verifier';
+import type { GatewayConfig } from './config';
+import { createRateLimits } from './limits/rate-limits';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics';
+import { OutageReporter } from './outage';
+import { Upstream } from './proxy/upstream';
+import type { UpstreamName } from './routes';
+
+export const SERVICE_NAME = 'api-gateway';
+
+const JWKS_FETCH_TIMEOUT_MS = 3_000;
+
+export interface StartOptions {
+  logger?: Logger;
+  /** How long start() waits for Redis before serving without it (limits and revocation fail as documented). */
+  redisStartupWaitMs?: number;
+}
+
+export interface Gateway {
+  url: string;
+  server: Server;
+  lifecycle: Lifecycle;
+  redis: Redis;
+  upstreams: Readonly<Record<UpstreamName, Upstream>>;
+  stop: () => Promise<void>;
+}
+
+export async function start(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
+  const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
+  try {
+    const metrics = createMetrics(SERVICE_NAME);
+    const gatewayMetrics = createGatewayMetrics(metrics.registry);
+
+    const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME);
+    // Every Redis call sits on the request path; a Redis that stops answering must count as down
+    // (and fail open or fall back) rather than hold requests. The kit's client sets no such limit.
+    redis.options.commandTimeout = config.REDIS_COMMAND_TIMEOUT_MS;
+    lifecycle.onStop('redis', () => closeRedis(redis));
+    await redisReady(redis, options.redisStartupWaitMs ?? 3_000).catch((error: unknown) => {
+      logger.warn({ err: error }, 'Redis is not ready; serving without it until it is');
+    });
+
+    const upstreams = createUpstreams(config, gatewayMetrics, logger);
+    lifecycle.onStop('upstreams', () => Object.values(upstreams).forEach((upstream) => upstream.close()));
+    const rateLimits = createRateLimits({ config, redis, logger, metrics: gatewayMetrics });
+    lifecycle.onStop('rate-limits', () => rateLimits.shutdown());
+
+    const app = createApp({
+      logger,
+      metrics,
+      readiness: { redis: () => redis.ping() },
+      isDraining: () => lifecycle.isShuttingDown,
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+      corsOrigins: config.CORS_ORIGINS,
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      healthCheckTimeoutMs: config.HEALTH_CHECK_TIMEOUT_MS,
+      upstreams,
+      rateLimits,
+      authentication: {
+        verifier: new TokenVerifier({
+          jwksUri: new URL('/api/auth/.well-known/jwks.json', config.AUTH_SERVICE_URL).toString(),
+          issuer: config.JWT_ISSUER,
+          audience: config.JWT_AUDIENCE,
+          cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS,
+          jwksRequestsPerMinute: config.JWKS_REQUESTS_PER_MINUTE,
+          fetchTimeoutMs: JWKS_FETCH_TIMEOUT_MS,
+        }),
+        revocations: new RevocationList(redis, config.REDIS_KEY_PREFIX),
+        revocationOutage: new OutageReporter(logger, gatewayMetrics.redisFailures.labels('revocation'), {
+          what: 'revocation check',
+          meanwhile: 'verified tokens are accepted without it',
+        }),
+        rejections: gatewayMetrics.authRejections,
+      },
+    });
+
+    const server = await listen(app, config.PORT);
+    lifecycle.onStop('http', () => closeServer(server));
+    const { port } = server.address() as AddressInfo;
+    logger.info({ port }, 'api-gateway listening');
+    return { url: `http://127.0.0.1:${port}`, server, lifecycle, redis, upstreams, stop: () => lifecycle.shutdown() };
+  } catch (error) {
+    await lifecycle.shutdown().catch(() => undefined);
+    throw error;
+  }
+}
+
+function createUpstreams(config: GatewayConfig, metrics: GatewayMetrics, logger: Logger): Record<UpstreamName, Upstream> {
+  const upstream = (name: UpstreamName, url: string, timeoutMs: number | undefined) =>
+    new Upstream(
+      {
+        name,
+        url,
+        timeoutMs: timeoutMs ?? config.UPSTREAM_TIMEOUT_MS,
+        resetTimeoutMs: config.BREAKER_RESET_MS,
+        errorThresholdPercentage: config.BREAKER_ERROR_THRESHOLD_PERCENT,
+        volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
+        rollingWindowMs: config.BREAKER_WINDOW_MS,
+      },
+      metrics,
+      logger,
+    );
+  return {
+    auth: upstream('auth', config.AUTH_SERVICE_URL, config.AUTH_SERVICE_TIMEOUT_MS),
+    user: upstream('user', config.USER_SERVICE_URL, config.USER_SERVICE_TIMEOUT_MS),
+    message: upstream('message', config.MESSAGE_SERVICE_URL, config.MESSAGE_SERVICE_TIMEOUT_MS),
+    realtime: upstream('realtime', config.REALTIME_SERVICE_URL, config.REALTIME_SERVICE_TIMEOUT_MS),
+  };
+}

@@ -1,0 +1,128 @@
+import request from 'supertest';
+import { Redis, RevocationList } from '@board/service-kit';
+import { TcpProxy, captureLogger, waitFor, type CapturedLogger } from '@board/service-kit/testing';
+import type { Gateway } from '../src/service';
+import { TokenIssuer } from './support/issuer';
+import { FakeUpstream } from './support/upstream';
+import { TEST_REDIS_URL, deleteKeys, metricValue, startGateway, testKeyPrefix } from './support/gateway';
+
+const JWKS_PATH = '/api/auth/.well-known/jwks.json';
+const PER_CLIENT_MAX = 3;
+const CREDENTIALS_MAX = 2;
+
+const issuer = new TokenIssuer();
+const prefix = testKeyPrefix();
+let redisProxy: TcpProxy;
+let redis: Redis;
+let auth: FakeUpstream;
+let messages: FakeUpstream;
+let gateway: Gateway;
+let captured: CapturedLogger;
+
+beforeAll(async () => {
+  const target = new URL(TEST_REDIS_URL);
+  redisProxy = await TcpProxy.create({ host: target.hostname, port: Number(target.port) });
+  await redisProxy.start();
+  redis = new Redis(TEST_REDIS_URL);
+  [auth, messages] = await Promise.all([FakeUpstream.start('auth'), FakeUpstream.start('message')]);
+  auth.respondWith((req, res) => res.end(req.url === JWKS_PATH ? JSON.stringify(issuer.jwks()) : '{}'));
+  captured = captureLogger('api-gateway', 'info');
+  gateway = await startGateway(
+    {
+      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+      REDIS_KEY_PREFIX: prefix,
+      AUTH_SERVICE_URL: auth.url,
+      MESSAGE_SERVICE_URL: messages.url,
+      RATE_LIMIT_MAX: String(PER_CLIENT_MAX),
+      AUTH_RATE_LIMIT_MAX: String(CREDENTIALS_MAX),
+    },
+    { logger: captured.logger },
+  );
+});
+
+afterAll(async () => {
+  await gateway.stop();
+  await redisProxy.stop();
+  await Promise.all([auth, messages].map((upstream) => upstream.kill()));
+  await deleteKeys(prefix);
+  await redis.quit();
+});
+
+describe('while Redis is unreachable', () => {
+  it('keeps serving: revocation and the per-client limit fail open, login limits count in memory', async () => {
+    const revoked = issuer.claims();
+    const revokedToken = issuer.sign(revoked);
+    await new RevocationList(redis, prefix).revokeSessions([revoked.sid]);
+    expect((await request(gateway.url).get('/api/messages').set('Authorization', `Bearer ${revokedToken}`)).status).toBe(401);
+
+    await redisProxy.stop();
+    expect((await request(gateway.url).get('/health/ready')).status).toBe(503);
+
+    // Fail open: a verified token is accepted, even one whose revocation cannot be read now.
+    for (let attempt = 0; attempt < PER_CLIENT_MAX + 2; attempt += 1) {
+      const res = await request(gateway.url)
+        .get('/api/messages')
+        .set('Authorization', `Bearer ${revokedToken}`)
+        .set('X-Forwarded-For', '192.0.2.1');
+      expect(res.status).toBe(200);
+    }
+    // Forged tokens are still refused: verification needs no Redis.
+    expect((await request(gateway.url).get('/api/messages').set('Authorization', `Bearer ${issuer.forgeries()['alg none']}`)).status).toBe(401);
+
+    // Brute force stays bounded, per replica.
+    const logins: number[] = [];
+    for (let attempt = 0; attempt < CREDENTIALS_MAX + 1; attempt += 1) {
+      const res = await request(gateway.url)
+        .post('/api/auth/login')
+        .set('X-Forwarded-For', '192.0.2.2')
+        .send({ email: 'a@example.com', password: 'x' });
+      logins.push(res.status);
+    }
+    expect(logins).toEqual([...Array<number>(CREDENTIALS_MAX).fill(200), 429]);
+
+    const metrics = (await request(gateway.url).get('/metrics')).text;
+    expect(metricValue(metrics, 'gateway_redis_failures_total', 'use="revocation"')).toBe(PER_CLIENT_MAX + 2);
+    expect(metricValue(metrics, 'gateway_redis_failures_total', 'use="rate_limit_client"')).toBeGreaterThanOrEqual(PER_CLIENT_MAX + 2);
+    // One warning per outage, not one per request.
+    const warnings = captured.lines().filter((line) => String(line.msg).startsWith('revocation check failed'));
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('uses Redis again once it is back', async () => {
+    await redisProxy.start();
+    await waitFor(async () => (await request(gateway.url).get('/health/ready')).status === 200, { what: 'the gateway to reconnect to Redis' });
+    const revoked = issuer.claims();
+    await new RevocationList(redis, prefix).revokeSessions([revoked.sid]);
+    const res = await request(gateway.url).get('/api/messages').set('Authorization', `Bearer ${issuer.sign(revoked)}`);
+    expect(res.body.error.code).toBe('SESSION_REVOKED');
+    // The per-client limit counts in Redis again (its script is reloaded after the outage).
+    await waitFor(async () => (await request(gateway.url).get(JWKS_PATH).set('X-Forwarded-For', '192.0.2.3')).status === 429, {
+      what: 'the per-client limit to apply again',
+    });
+    expect(captured.lines().some((line) => line.msg === 'revocation check works again')).toBe(true);
+  });
+
+  it('starts without Redis and begins counting once Redis appears', async () => {
+    await redisProxy.stop();
+    const late = await startGateway(
+      {
+        REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+        REDIS_KEY_PREFIX: prefix,
+        AUTH_SERVICE_URL: auth.url,
+        RATE_LIMIT_MAX: String(PER_CLIENT_MAX),
+      },
+      { redisStartupWaitMs: 100 },
+    );
+    try {
+      for (let attempt = 0; attempt < PER_CLIENT_MAX + 1; attempt += 1) {
+        expect((await request(late.url).get(JWKS_PATH).set('X-Forwarded-For', '192.0.2.4')).status).toBe(200);
+      }
+      await redisProxy.start();
+      await waitFor(async () => (await request(late.url).get(JWKS_PATH).set('X-Forwarded-For', '192.0.2.4')).status === 429, {
+        what: 'the per-client limit to apply once Redis is there',
+      });
+    } finally {
+      await late.stop();
+    }
+  });
+});

@@ -1,0 +1,200 @@
+/**
+ * SSE fan-out benchmark: N concurrent SSE clients on ONE realtime-service instance, one
+ * message.created event published to RabbitMQ, time until every client has it; plus heap per
+ * idle connection, measured in the service process after a full GC.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import amqplib from 'amqplib';
+import { Redis } from 'ioredis';
+import { createEvent, deadLetterQueueName, retryQueueName } from '@board/service-kit';
+import { DEFAULT_LOCAL_SERVERS } from '../../stack/dist/plan';
+import { percentile, round } from './stats';
+
+export interface FanoutResult {
+  clients: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  allReceivedMs: number;
+  heapPerConnectionKb: number;
+}
+
+interface Probe {
+  child: ChildProcess;
+  url: string;
+  heapUsed: () => Promise<number>;
+  stop: () => Promise<void>;
+}
+
+async function startProbe(env: Record<string, string>): Promise<Probe> {
+  const child = fork(path.join(__dirname, 'realtime-probe.js'), [], {
+    execArgv: ['--expose-gc'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`realtime probe exited with ${code}`)));
+    child.on('message', (message: { url?: string }) => message.url && resolve(message.url));
+  });
+  const heapUsed = () =>
+    new Promise<number>((resolve) => {
+      const onMessage = (message: { heapUsed?: number }) => {
+        if (message.heapUsed === undefined) return;
+        child.off('message', onMessage);
+        resolve(message.heapUsed);
+      };
+      child.on('message', onMessage);
+      child.send('heap');
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.send('stop');
+    });
+  return { child, url, heapUsed, stop };
+}
+
+interface Client {
+  socket: net.Socket;
+  /** When this client saw the event id being waited for. */
+  receivedAt?: number;
+}
+
+/**
+ * Opens one SSE stream as a member (the identity headers the gateway would forward). A raw TCP
+ * reader rather than http.get: with 10,000 streams in one process, the HTTP client's per-chunk
+ * stream machinery would be what the benchmark measures.
+ */
+function openClient(url: string, userId: string, waitingFor: { id: Buffer }, onReceive: () => void): Promise<Client> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    const client: Client = { socket };
+    let headersSeen = false;
+    let tail: Buffer = Buffer.alloc(0);
+    socket.once('connect', () => {
+      socket.write(
+        `GET /api/events?channels=general HTTP/1.1\r\nHost: ${hostname}\r\nAccept: text/event-stream\r\n` +
+          `x-user-id: ${userId}\r\nx-user-role: member\r\nx-session-id: ${randomUUID()}\r\n\r\n`,
+      );
+    });
+    socket.on('data', (chunk: Buffer) => {
+      if (!headersSeen) {
+        headersSeen = true;
+        if (!chunk.subarray(0, 15).toString('latin1').startsWith('HTTP/1.1 200')) {
+          reject(new Error(`stream answered ${chunk.subarray(0, 40).toString('latin1')}`));
+          return;
+        }
+        resolve(client);
+      }
+      if (client.receivedAt !== undefined || waitingFor.id.length === 0) return;
+      const text = tail.length > 0 ? Buffer.concat([tail, chunk]) : chunk;
+      if (text.includes(waitingFor.id)) {
+        client.receivedAt = performance.now();
+        onReceive();
+      }
+      tail = text.subarray(Math.max(0, text.length - 64));
+    });
+    socket.once('error', reject);
+  });
+}
+
+async function connectAll(url: string, count: number, waitingFor: { id: Buffer }, onReceive: () => void): Promise<Client[]> {
+  const users = Array.from({ length: Math.max(1, Math.ceil(count / 10)) }, () => randomUUID());
+  const clients: Client[] = [];
+  const batch = 250;
+  for (let start = 0; start < count; start += batch) {
+    const size = Math.min(batch, count - start);
+    clients.push(...(await Promise.all(Array.from({ length: size }, (_, index) => openClient(url, users[(start + index) % users.length]!, waitingFor, onReceive)))));
+  }
+  return clients;
+}
+
+export async function runFanout(counts: readonly number[], messagesPerRun = 5): Promise<FanoutResult[]> {
+  const namespace = `bench_${randomUUID().slice(0, 8)}`;
+  const exchange = `${namespace}.domain.events`;
+  const probe = await startProbe({
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    REDIS_URL: DEFAULT_LOCAL_SERVERS.redis,
+    AMQP_URL: DEFAULT_LOCAL_SERVERS.amqp,
+    REDIS_KEY_PREFIX: `${namespace}:`,
+    EVENTS_EXCHANGE: exchange,
+    EVENTS_QUEUE_PREFIX: `${namespace}.`,
+  });
+  const connection = await amqplib.connect(DEFAULT_LOCAL_SERVERS.amqp);
+  const channel = await connection.createConfirmChannel();
+  await channel.assertExchange(exchange, 'topic', { durable: true });
+  const results: FanoutResult[] = [];
+  try {
+    // Warm the code paths (JIT, lazy modules) so the baseline heap is not flattered.
+    const warmUp = await connectAll(probe.url, 200, { id: Buffer.alloc(0) }, () => undefined);
+    for (const client of warmUp) client.socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    for (const count of counts) {
+      const baseline = await probe.heapUsed();
+      const waitingFor = { id: Buffer.alloc(0) };
+      let received = 0;
+      let allReceived: () => void = () => undefined;
+      const clients = await connectAll(probe.url, count, waitingFor, () => {
+        received += 1;
+        if (received === count) allReceived();
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const heapPerConnectionKb = (await probe.heapUsed()) - baseline;
+
+      const latencies: number[] = [];
+      const completions: number[] = [];
+      for (let message = 0; message < messagesPerRun; message += 1) {
+        for (const client of clients) delete client.receivedAt;
+        received = 0;
+        const event = createEvent('bench', 'message.created', {
+          id: randomUUID(),
+          channel: 'general',
+          authorId: randomUUID(),
+          body: `fan-out benchmark message ${message}`,
+          createdAt: new Date().toISOString(),
+          editedAt: null,
+        });
+        waitingFor.id = Buffer.from(event.data.id);
+        const done = new Promise<void>((resolve) => (allReceived = resolve));
+        const publishedAt = performance.now();
+        channel.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), { persistent: true });
+        await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+        for (const client of clients) if (client.receivedAt !== undefined) latencies.push(client.receivedAt - publishedAt);
+        completions.push(received === count ? Math.max(...clients.map((client) => client.receivedAt! - publishedAt)) : Number.POSITIVE_INFINITY);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      latencies.sort((a, b) => a - b);
+      results.push({
+        clients: count,
+        p50Ms: round(percentile(latencies, 50)),
+        p99Ms: round(percentile(latencies, 99)),
+        maxMs: round(latencies.at(-1) ?? Number.NaN),
+        allReceivedMs: round(percentile([...completions].sort((a, b) => a - b), 50)),
+        heapPerConnectionKb: round(heapPerConnectionKb / count / 1024, 2),
+      });
+      for (const client of clients) client.socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  } finally {
+    await probe.stop();
+    const queue = `${namespace}.realtime-service`;
+    for (const name of [queue, deadLetterQueueName(queue), ...[1_000, 5_000, 30_000].map((delay) => retryQueueName(queue, delay))]) {
+      await channel.deleteQueue(name).catch(() => undefined);
+    }
+    await channel.deleteExchange(exchange).catch(() => undefined);
+    await connection.close();
+    const redis = new Redis(DEFAULT_LOCAL_SERVERS.redis);
+    const keys = await redis.keys(`${namespace}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  }
+  return results;
+}
