@@ -66,27 +66,40 @@ export async function ensureDatabase(connectionString: string, logger: Logger): 
 /** The kit's own tables (outbox, processed events), migrated before each service's. */
 export const KIT_MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 
+/** Any fixed number: the advisory lock key that serialises migrations across replicas. */
+const MIGRATION_LOCK_KEY = 7_401_116_223;
+
 /**
- * Applies pending migrations: the kit's, then the service's. node-pg-migrate holds an advisory
- * lock meanwhile, so replicas starting together do not race.
+ * Applies pending migrations: the kit's, then the service's. Replicas starting together wait for
+ * each other on a blocking advisory lock (node-pg-migrate's own lock is try-once: the second
+ * replica would crash instead of waiting), then find nothing left to do.
  */
 export async function migrate(connectionString: string, serviceMigrationsDir: string, logger: Logger): Promise<void> {
   const log = logger.child({ component: 'migrations' });
-  const common = {
-    databaseUrl: connectionString,
-    direction: 'up' as const,
-    count: Infinity,
-    logger: {
-      debug: (message: string) => log.debug(message),
-      info: (message: string) => log.debug(message),
-      warn: (message: string) => log.warn(message),
-      error: (message: string) => log.error(message),
-    },
-  };
-  const kit = await runner({ ...common, dir: KIT_MIGRATIONS_DIR, migrationsTable: 'kit_migrations' });
-  const own = await runner({ ...common, dir: serviceMigrationsDir, migrationsTable: 'migrations' });
-  const applied = [...kit, ...own].map((migration) => migration.name);
-  if (applied.length > 0) logger.info({ applied }, 'applied database migrations');
+  const lock = new pg.Client({ connectionString });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const common = {
+      dbClient: lock,
+      direction: 'up' as const,
+      count: Infinity,
+      noLock: true,
+      logger: {
+        debug: (message: string) => log.debug(message),
+        info: (message: string) => log.debug(message),
+        warn: (message: string) => log.warn(message),
+        error: (message: string) => log.error(message),
+      },
+    };
+    const kit = await runner({ ...common, dir: KIT_MIGRATIONS_DIR, migrationsTable: 'kit_migrations' });
+    const own = await runner({ ...common, dir: serviceMigrationsDir, migrationsTable: 'migrations' });
+    const applied = [...kit, ...own].map((migration) => migration.name);
+    if (applied.length > 0) log.info({ applied }, 'applied database migrations');
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.end();
+  }
 }
 
 /** ensureDatabase outside production, then migrate. */

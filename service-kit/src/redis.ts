@@ -5,14 +5,17 @@ export { Redis } from 'ioredis';
 
 /**
  * A Redis client that fails fast while Redis is away (no offline queue), so callers on the request
- * path can decide to fail open or closed instead of hanging, and reconnects by itself.
+ * path can decide to fail open or closed instead of hanging, and reconnects by itself. Leave
+ * commandTimeoutMs unset for a subscriber connection, which waits on purpose.
  */
-export function createRedis(url: string, logger: Logger, name: string): Redis {
+export function createRedis(url: string, logger: Logger, name: string, options: { commandTimeoutMs?: number } = {}): Redis {
   const redis = new Redis(url, {
     connectionName: name,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 3_000,
+    // A Redis that hangs without dropping the connection must not hold requests forever.
+    commandTimeout: options.commandTimeoutMs,
     retryStrategy: (attempt) => Math.min(attempt * 200, 3_000),
   });
   let warned = false;

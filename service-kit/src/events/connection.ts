@@ -103,6 +103,11 @@ export class AmqpConnection {
       this.scheduleReconnect(error);
       return;
     }
+    if (this.stopping) {
+      // close() ran while the setups did: this connection must not outlive it.
+      await connection.close().catch(() => undefined);
+      return;
+    }
     this.connection = connection;
     this.attempt = 0;
     this.log.info('connected to RabbitMQ');

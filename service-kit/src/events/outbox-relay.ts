@@ -123,12 +123,16 @@ export class OutboxRelay {
     });
   }
 
+  /**
+   * Every ten minutes: forget published events past their retention, and the ids of handled events
+   * older than a week (a redelivery comes within minutes, never a week later).
+   */
   private async cleanupIfDue(): Promise<void> {
     if (Date.now() - this.lastCleanup < 600_000) return;
     this.lastCleanup = Date.now();
-    await this.options.pool.query(`DELETE FROM outbox WHERE published_at < now() - $1::int * interval '1 millisecond'`, [
-      this.retentionMs,
-    ]);
+    const { pool } = this.options;
+    await pool.query(`DELETE FROM outbox WHERE published_at < now() - $1::int * interval '1 millisecond'`, [this.retentionMs]);
+    await pool.query(`DELETE FROM processed_events WHERE processed_at < now() - interval '7 days'`);
   }
 
   private sleep(ms: number): Promise<void> {

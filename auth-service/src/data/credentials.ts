@@ -1,0 +1,90 @@
+import { isRole, type Queryable, type Role } from '@board/service-kit';
+
+export interface Credentials {
+  userId: string;
+  email: string;
+  username: string;
+  displayName: string;
+  passwordHash: string;
+  role: Role;
+  createdAt: Date;
+}
+
+export interface NewCredentials {
+  userId: string;
+  email: string;
+  username: string;
+  displayName: string;
+  passwordHash: string;
+  role: Role;
+}
+
+interface CredentialsRow {
+  user_id: string;
+  email: string;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  role: string;
+  created_at: Date;
+}
+
+const COLUMNS = 'user_id, email, username, display_name, password_hash, role, created_at';
+
+function toCredentials(row: CredentialsRow): Credentials {
+  if (!isRole(row.role)) throw new Error(`credentials ${row.user_id} have an unknown role ${row.role}`);
+  return {
+    userId: row.user_id,
+    email: row.email,
+    username: row.username,
+    displayName: row.display_name,
+    passwordHash: row.password_hash,
+    role: row.role,
+    createdAt: row.created_at,
+  };
+}
+
+export async function findCredentialsByEmail(db: Queryable, email: string): Promise<Credentials | undefined> {
+  const { rows } = await db.query<CredentialsRow>(`SELECT ${COLUMNS} FROM credentials WHERE email = $1`, [email]);
+  return rows[0] && toCredentials(rows[0]);
+}
+
+export async function findCredentialsById(db: Queryable, userId: string): Promise<Credentials | undefined> {
+  const { rows } = await db.query<CredentialsRow>(`SELECT ${COLUMNS} FROM credentials WHERE user_id = $1`, [userId]);
+  return rows[0] && toCredentials(rows[0]);
+}
+
+export type InsertOutcome = { inserted: Credentials } | { taken: 'email' | 'username' };
+
+/**
+ * Inserts new credentials, or says which unique field is taken. ON CONFLICT keeps the caller's
+ * transaction usable, and a concurrent insert of the same email waits for the other to commit.
+ */
+export async function insertCredentials(tx: Queryable, fields: NewCredentials): Promise<InsertOutcome> {
+  const { rows } = await tx.query<CredentialsRow>(
+    `INSERT INTO credentials (user_id, email, username, display_name, password_hash, role)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING ${COLUMNS}`,
+    [fields.userId, fields.email, fields.username, fields.displayName, fields.passwordHash, fields.role],
+  );
+  if (rows[0]) return { inserted: toCredentials(rows[0]) };
+  const taken = await tx.query('SELECT 1 FROM credentials WHERE email = $1', [fields.email]);
+  return { taken: taken.rowCount === 0 ? 'username' : 'email' };
+}
+
+export async function updatePasswordHash(db: Queryable, userId: string, passwordHash: string): Promise<void> {
+  await db.query('UPDATE credentials SET password_hash = $2, password_changed_at = now() WHERE user_id = $1', [userId, passwordHash]);
+}
+
+/** Sets the role unless a newer change was applied already (events can arrive late after a retry). */
+export async function updateRole(db: Queryable, userId: string, role: Role, changedAt: Date): Promise<void> {
+  await db.query(
+    `UPDATE credentials SET role = $2, role_changed_at = $3
+      WHERE user_id = $1 AND (role_changed_at IS NULL OR role_changed_at < $3)`,
+    [userId, role, changedAt],
+  );
+}
+
+/** Deletes the account; its sessions and refresh tokens go with it (ON DELETE CASCADE). */
+export async function deleteCredentials(db: Queryable, userId: string): Promise<void> {
+  await db.query('DELETE FROM credentials WHERE user_id = $1', [userId]);
+}

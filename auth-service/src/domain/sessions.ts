@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { unauthorized, type Database, type Identity } from '@board/service-kit';
+import { findCredentialsByEmail, findCredentialsById, updatePasswordHash, type Credentials } from '../data/credentials';
+import {
+  findRefreshTokenForUpdate,
+  insertSession,
+  listLiveSessions,
+  revokeSession,
+  revokeUserSessions,
+  rotateRefreshToken,
+  touchLiveSession,
+} from '../data/sessions';
+import type { AuthMetrics } from '../metrics';
+import { publicUser, type PublicUser } from './accounts';
+import type { AccessTokenIssuer, IssuedAccessToken } from './access-tokens';
+import { canonical } from './credential-rules';
+import { doubleSubmittedCsrfToken, type PresentedRefresh } from './csrf';
+import { csrfFailed, invalidCredentials, invalidRefreshToken, refreshTokenReused, sessionEnded } from './errors';
+import type { PasswordHasher } from './passwords';
+import type { SessionRevocations } from './revocations';
+import { randomToken, sameSecret, tokenHash } from './tokens';
+
+/** What a client gets when it signs in or refreshes: the body, and the secrets that go into cookies. */
+export interface SignedIn extends IssuedAccessToken {
+  user: PublicUser;
+  refreshToken: string;
+  csrfToken: string;
+  sessionExpiresAt: Date;
+}
+
+export interface Device {
+  userAgent: string;
+  ip: string | undefined;
+}
+
+export interface SessionListing {
+  id: string;
+  userAgent: string;
+  ip: string | null;
+  createdAt: string;
+  lastUsedAt: string;
+  current: boolean;
+}
+
+export interface SessionManagerDeps {
+  db: Database;
+  hasher: PasswordHasher;
+  issuer: AccessTokenIssuer;
+  revocations: SessionRevocations;
+  metrics: AuthMetrics;
+  sessionLifetimeSeconds: number;
+}
+
+type RefreshDecision =
+  | { kind: 'unknown' | 'ended' | 'csrf' }
+  | { kind: 'reused'; revokedSessionId: string | undefined }
+  | { kind: 'rotated'; credentials: Credentials; sessionId: string; refreshToken: string; csrfToken: string; expiresAt: Date };
+
+/**
+ * Sessions are refresh-token families: login starts one, each refresh swaps its token for a new
+ * one, and a swapped-out token presented again means it leaked, so the whole family is revoked.
+ */
+export class SessionManager {
+  constructor(private readonly deps: SessionManagerDeps) {}
+
+  /**
+   * An unknown email still costs one bcrypt compare (against a dummy hash of the same cost), so
+   * both failures take as long and answer the same.
+   */
+  async login(email: string, password: string, device: Device): Promise<SignedIn> {
+    const { db, hasher, metrics } = this.deps;
+    const credentials = await findCredentialsByEmail(db, canonical(email));
+    const valid = await hasher.verify(password, credentials?.passwordHash);
+    if (!credentials || !valid) {
+      metrics.logins.inc({ outcome: 'invalid_credentials' });
+      throw invalidCredentials();
+    }
+    if (hasher.needsRehash(credentials.passwordHash)) {
+      await updatePasswordHash(db, credentials.userId, await hasher.hash(password));
+    }
+    const signedIn = await this.start(credentials, device);
+    metrics.logins.inc({ outcome: 'success' });
+    return signedIn;
+  }
+
+  /**
+   * Exchanges a refresh token for a new one and a new access token carrying the user's current
+   * role, once the CSRF token passed the double-submit check and is the session's own.
+   */
+  async refresh(presented: PresentedRefresh, device: Device): Promise<SignedIn> {
+    const csrfToken = doubleSubmittedCsrfToken(presented);
+    let decision: RefreshDecision;
+    if (!presented.refreshToken) decision = { kind: 'unknown' };
+    else if (!csrfToken) decision = { kind: 'csrf' };
+    else decision = await this.rotate(presented.refreshToken, csrfToken, device);
+    return this.settleRefresh(decision);
+  }
+
+  /** Logs out with the gateway-verified identity (the access token's session). */
+  async logout(identity: Identity): Promise<void> {
+    if (await revokeSession(this.deps.db, identity.sessionId, identity.userId)) {
+      await this.deps.revocations.announce([identity.sessionId], 'logout');
+    }
+  }
+
+  /**
+   * Logs out with the refresh cookie, for a client whose access token has expired. Logging out
+   * of a session that has already ended is not an error; a wrong CSRF token is.
+   */
+  async logoutWithRefreshToken(presented: PresentedRefresh): Promise<void> {
+    const { refreshToken } = presented;
+    if (!refreshToken) throw unauthorized();
+    const csrfToken = doubleSubmittedCsrfToken(presented);
+    if (!csrfToken) throw csrfFailed();
+    const revokedSessionId = await this.deps.db.transaction(async (tx) => {
+      const record = await findRefreshTokenForUpdate(tx, tokenHash(refreshToken));
+      if (!record?.live) return undefined;
+      // A rotated token no longer matches the session's CSRF token; revoking its family is what
+      // reuse detection would do anyway, so it needs no further proof.
+      if (!record.rotated && !sameSecret(tokenHash(csrfToken), record.csrfHash)) throw csrfFailed();
+      return (await revokeSession(tx, record.sessionId, record.userId)) ? record.sessionId : undefined;
+    });
+    if (revokedSessionId) await this.deps.revocations.announce([revokedSessionId], 'logout');
+  }
+
+  async logoutEverywhere(identity: Identity): Promise<void> {
+    const revoked = await revokeUserSessions(this.deps.db, identity.userId);
+    await this.deps.revocations.announce(revoked, 'logout_all');
+  }
+
+  async list(identity: Identity): Promise<SessionListing[]> {
+    const sessions = await listLiveSessions(this.deps.db, identity.userId);
+    return sessions.map((session) => ({
+      id: session.id,
+      userAgent: session.userAgent,
+      ip: session.ip,
+      createdAt: session.createdAt.toISOString(),
+      lastUsedAt: session.lastUsedAt.toISOString(),
+      current: session.id === identity.sessionId,
+    }));
+  }
+
+  /** Revokes one of the caller's own live sessions; false when there is no such session. */
+  async revoke(identity: Identity, sessionId: string): Promise<boolean> {
+    const revoked = await revokeSession(this.deps.db, sessionId, identity.userId);
+    if (revoked) await this.deps.revocations.announce([sessionId], 'session_delete');
+    return revoked;
+  }
+
+  /**
+   * Throws unless the identity's session is still live, and records that it was used. The gateway
+   * checks Redis, but a revocation that never reached Redis must not keep a session usable here.
+   */
+  async requireLive(identity: Identity): Promise<void> {
+    if (!(await touchLiveSession(this.deps.db, identity.sessionId, identity.userId))) throw sessionEnded();
+  }
+
+  /** Decides a refresh in one transaction; a reuse revokes the session and still commits. */
+  private rotate(refreshToken: string, csrfToken: string, device: Device): Promise<RefreshDecision> {
+    return this.deps.db.transaction(async (tx) => {
+      const oldTokenHash = tokenHash(refreshToken);
+      const record = await findRefreshTokenForUpdate(tx, oldTokenHash);
+      if (!record) return { kind: 'unknown' };
+      if (record.rotated) {
+        const revoked = await revokeSession(tx, record.sessionId, record.userId);
+        return { kind: 'reused', revokedSessionId: revoked ? record.sessionId : undefined };
+      }
+      if (!record.live) return { kind: 'ended' };
+      if (!sameSecret(tokenHash(csrfToken), record.csrfHash)) return { kind: 'csrf' };
+      const credentials = await findCredentialsById(tx, record.userId);
+      if (!credentials) return { kind: 'ended' };
+      const next = { refreshToken: randomToken(), csrfToken: randomToken() };
+      await rotateRefreshToken(tx, {
+        sessionId: record.sessionId,
+        oldTokenHash,
+        newTokenHash: tokenHash(next.refreshToken),
+        csrfHash: tokenHash(next.csrfToken),
+        ip: device.ip,
+      });
+      return { kind: 'rotated', credentials, sessionId: record.sessionId, expiresAt: record.expiresAt, ...next };
+    });
+  }
+
+  private async start(credentials: Credentials, device: Device): Promise<SignedIn> {
+    const sessionId = randomUUID();
+    const refreshToken = randomToken();
+    const csrfToken = randomToken();
+    const expiresAt = await this.deps.db.transaction((tx) =>
+      insertSession(
+        tx,
+        {
+          id: sessionId,
+          userId: credentials.userId,
+          userAgent: device.userAgent,
+          ip: device.ip,
+          csrfHash: tokenHash(csrfToken),
+          lifetimeSeconds: this.deps.sessionLifetimeSeconds,
+        },
+        tokenHash(refreshToken),
+      ),
+    );
+    return this.signedIn(credentials, sessionId, refreshToken, csrfToken, expiresAt);
+  }
+
+  private async settleRefresh(decision: RefreshDecision): Promise<SignedIn> {
+    const { metrics, revocations } = this.deps;
+    switch (decision.kind) {
+      case 'rotated':
+        metrics.refreshes.inc({ outcome: 'rotated' });
+        return this.signedIn(decision.credentials, decision.sessionId, decision.refreshToken, decision.csrfToken, decision.expiresAt);
+      case 'reused':
+        metrics.refreshes.inc({ outcome: 'reuse_detected' });
+        if (decision.revokedSessionId) await revocations.announce([decision.revokedSessionId], 'reuse_detected');
+        throw refreshTokenReused();
+      case 'csrf':
+        metrics.refreshes.inc({ outcome: 'rejected' });
+        throw csrfFailed();
+      case 'unknown':
+      case 'ended':
+        metrics.refreshes.inc({ outcome: 'rejected' });
+        throw invalidRefreshToken();
+    }
+  }
+
+  private signedIn(credentials: Credentials, sessionId: string, refreshToken: string, csrfToken: string, sessionExpiresAt: Date): SignedIn {
+    const token = this.deps.issuer.issue({ userId: credentials.userId, role: credentials.role, sessionId });
+    return { ...token, user: publicUser(credentials), refreshToken, csrfToken, sessionExpiresAt };
+  }
+}

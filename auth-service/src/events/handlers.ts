@@ -1,0 +1,60 @@
+import { PoisonMessageError, type AnyEvent, type Database, type EventEnvelope, type HandlerOutcome, type RevocationList } from '@board/service-kit';
+import { deleteCredentials, updateRole } from '../data/credentials';
+import { liveSessionIds } from '../data/sessions';
+import type { AuthMetrics } from '../metrics';
+
+/** The consumer name for claimed events, and (with the topology prefix) the queue name. */
+export const CONSUMER = 'auth-service';
+export const CONSUMED_EVENTS = ['user.deleted', 'user.role_changed'] as const;
+
+export interface EventHandlerDeps {
+  db: Database;
+  revocations: RevocationList;
+  metrics: AuthMetrics;
+}
+
+/**
+ * Handles each event once: the claim and the changes commit together, so a redelivered event
+ * finds its claim and changes nothing.
+ */
+export function eventHandler(deps: EventHandlerDeps): (event: AnyEvent) => Promise<HandlerOutcome> {
+  return async (event) => {
+    switch (event.type) {
+      case 'user.deleted':
+        return userDeleted(deps, event);
+      case 'user.role_changed':
+        return roleChanged(deps, event);
+      default:
+        return 'ignored';
+    }
+  };
+}
+
+/**
+ * Credentials, sessions and refresh tokens go. The Redis revocation runs inside the transaction:
+ * if Redis is away the transaction rolls back and the event is retried, rather than leaving
+ * access tokens of a deleted user accepted with nobody left to revoke them.
+ */
+async function userDeleted({ db, revocations, metrics }: EventHandlerDeps, event: EventEnvelope<'user.deleted'>): Promise<HandlerOutcome> {
+  const revoked = await db.transaction(async (tx) => {
+    if (!(await tx.claimEvent(CONSUMER, event.id))) return undefined;
+    const sessionIds = await liveSessionIds(tx, event.data.id);
+    await deleteCredentials(tx, event.data.id);
+    await revocations.revokeSessions(sessionIds);
+    return sessionIds;
+  });
+  if (!revoked) return 'duplicate';
+  metrics.sessionsRevoked.inc({ reason: 'user_deleted' }, revoked.length);
+  return 'handled';
+}
+
+/** Tokens issued from now on (login, refresh) carry the new role. */
+async function roleChanged({ db }: EventHandlerDeps, event: EventEnvelope<'user.role_changed'>): Promise<HandlerOutcome> {
+  const changedAt = new Date(event.occurredAt);
+  if (Number.isNaN(changedAt.getTime())) throw new PoisonMessageError(`occurredAt is not a time: ${event.occurredAt}`);
+  return db.transaction(async (tx) => {
+    if (!(await tx.claimEvent(CONSUMER, event.id))) return 'duplicate';
+    await updateRole(tx, event.data.id, event.data.role, changedAt);
+    return 'handled';
+  });
+}

@@ -1,0 +1,180 @@
+import path from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  EventConsumer,
+  Lifecycle,
+  RevocationList,
+  closeRedis,
+  closeServer,
+  createLogger,
+  createMessaging,
+  createMetrics,
+  createPool,
+  createRedis,
+  prepareDatabase,
+  listen,
+  queueName,
+  redisReady,
+  topologyFrom,
+  type Logger,
+  type Messaging,
+} from '@board/service-kit';
+import { createApp } from './app';
+import type { AuthConfig } from './config';
+import { AccessTokenIssuer } from './domain/access-tokens';
+import { Accounts } from './domain/accounts';
+import { seedAdmin } from './domain/admin-seed';
+import { PasswordHasher } from './domain/passwords';
+import { SessionRevocations } from './domain/revocations';
+import { cleanUpSessions } from './domain/session-cleanup';
+import { SessionManager } from './domain/sessions';
+import { SigningKeys } from './domain/signing-keys';
+import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
+import { createAuthMetrics } from './metrics';
+import { runEvery } from './periodic';
+
+export const SERVICE_NAME = 'auth-service';
+export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
+const REDIS_STARTUP_WAIT_MS = 5_000;
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Consumer retry delays; tests shorten them. */
+  retryDelaysMs?: readonly number[];
+  outboxPollIntervalMs?: number;
+}
+
+export interface AuthService {
+  url: string;
+  server: Server;
+  pool: ReturnType<typeof createPool>;
+  messaging: Messaging;
+  keys: SigningKeys;
+  lifecycle: Lifecycle;
+  stop: () => Promise<void>;
+}
+
+/** Wires auth-service to its real dependencies and starts listening. */
+export async function start(config: AuthConfig, options: StartOptions = {}): Promise<AuthService> {
+  const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
+  const metrics = createMetrics(SERVICE_NAME);
+  const authMetrics = createAuthMetrics(metrics.registry);
+  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
+  try {
+    await prepareDatabase({
+      connectionString: config.DATABASE_URL,
+      migrationsDir: MIGRATIONS_DIR,
+      logger,
+      createIfMissing: config.NODE_ENV !== 'production',
+    });
+    const pool = createPool(config.DATABASE_URL, logger);
+    lifecycle.onStop('postgres', () => pool.end());
+
+    const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME);
+    lifecycle.onStop('redis', () => closeRedis(redis));
+    // Revocations are best effort on the request path, so a Redis outage does not stop the start.
+    await redisReady(redis, REDIS_STARTUP_WAIT_MS).catch((error: unknown) => logger.warn({ err: error }, 'starting without Redis'));
+    const revocationList = new RevocationList(redis, config.REDIS_KEY_PREFIX);
+
+    const topology = topologyFrom(config);
+    const messaging = createMessaging({
+      service: SERVICE_NAME,
+      amqpUrl: config.AMQP_URL,
+      topology,
+      pool,
+      logger,
+      registry: metrics.registry,
+      lifecycle,
+      outboxPollIntervalMs: options.outboxPollIntervalMs,
+    });
+    const { db, connection, relay } = messaging;
+
+    const keys = new SigningKeys({
+      db,
+      encryptionSecret: config.KEY_ENCRYPTION_SECRET,
+      rotationDays: config.SIGNING_KEY_ROTATION_DAYS,
+      // A replica may sign with a key for up to one check interval after another retired it.
+      retentionSeconds: config.ACCESS_TOKEN_TTL_SECONDS + Math.ceil(config.SIGNING_KEY_CHECK_INTERVAL_MS / 1000),
+      logger,
+      rotations: authMetrics.signingKeyRotations,
+    });
+    await keys.refresh();
+
+    const hasher = await PasswordHasher.create(config.BCRYPT_COST, authMetrics.bcryptDuration);
+    const revocations = new SessionRevocations(revocationList, authMetrics, logger);
+    const accounts = new Accounts({ db, hasher, revocations, metrics: authMetrics });
+    const sessions = new SessionManager({
+      db,
+      hasher,
+      revocations,
+      metrics: authMetrics,
+      issuer: new AccessTokenIssuer(keys, {
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+        ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+      }),
+      sessionLifetimeSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+    });
+
+    if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
+      await seedAdmin(db, accounts, { email: config.ADMIN_EMAIL, username: config.ADMIN_USERNAME, password: config.ADMIN_PASSWORD }, logger);
+    } else if (config.ADMIN_EMAIL || config.ADMIN_PASSWORD) {
+      logger.warn('set both ADMIN_EMAIL and ADMIN_PASSWORD to seed the admin account; skipping');
+    }
+
+    relay.start();
+    const consumer = new EventConsumer({
+      connection,
+      topology,
+      queue: queueName(topology, CONSUMER),
+      routingKeys: CONSUMED_EVENTS,
+      handle: eventHandler({ db, revocations: revocationList, metrics: authMetrics }),
+      logger,
+      registry: metrics.registry,
+      retryDelaysMs: options.retryDelaysMs,
+    });
+    await consumer.start();
+    lifecycle.onStop('event-consumer', () => consumer.stop());
+    connection.start();
+
+    const keyCheck = runEvery('signing-key-check', config.SIGNING_KEY_CHECK_INTERVAL_MS, () => keys.refresh(), logger);
+    lifecycle.onStop('signing-key-check', () => keyCheck.stop());
+    const cleanup = runEvery('session-cleanup', config.SESSION_CLEANUP_INTERVAL_MS, () => cleanUpSessions(db, logger), logger);
+    lifecycle.onStop('session-cleanup', () => cleanup.stop());
+
+    const app = createApp({
+      logger,
+      metrics,
+      readiness: {
+        postgres: () => pool.query('SELECT 1'),
+        redis: () => redis.ping(),
+        rabbitmq: async () => {
+          if (!connection.isConnected) throw new Error('not connected to RabbitMQ');
+        },
+      },
+      isDraining: () => lifecycle.isShuttingDown,
+      trustProxyHops: config.TRUST_PROXY_HOPS,
+      accounts,
+      sessions,
+      keys,
+    });
+    const server = await listen(app, config.PORT);
+    lifecycle.onStop('http', () => closeServer(server));
+    const { port } = server.address() as AddressInfo;
+    logger.info({ port }, 'auth-service listening');
+
+    return {
+      url: `http://127.0.0.1:${port}`,
+      server,
+      pool,
+      messaging,
+      keys,
+      lifecycle,
+      stop: () => lifecycle.shutdown(),
+    };
+  } catch (error) {
+    await lifecycle.shutdown().catch(() => undefined);
+    throw error;
+  }
+}

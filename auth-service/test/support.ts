@@ -1,0 +1,198 @@
+import { createPublicKey } from 'node:crypto';
+import jwt, { type JwtPayload } from 'jsonwebtoken';
+import { parseSetCookie } from 'cookie';
+import request from 'supertest';
+import { Redis, identityHeaders, isRole, parseConfig, queueName, type Env, type Identity, type Topology } from '@board/service-kit';
+import {
+  TEST_AMQP_URL,
+  createTestDatabase,
+  deleteTopology,
+  silentLogger,
+  testTopology,
+  uniqueSuffix,
+  type TestDatabase,
+} from '@board/service-kit/testing';
+import { configShape } from '../src/config';
+import { start, type AuthService, type StartOptions } from '../src/service';
+
+export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const RETRY_DELAYS_MS = [50, 100];
+
+/**
+ * One test file's world: its own database, broker exchange and queue prefix, and Redis key
+ * prefix, plus every service it started; cleanUp() removes all of it.
+ */
+export class TestWorld {
+  readonly services: AuthService[] = [];
+  readonly redis: Redis;
+  private readonly extraQueues: string[] = [];
+
+  private constructor(
+    readonly database: TestDatabase,
+    readonly topology: Topology,
+    readonly redisPrefix: string,
+  ) {
+    this.redis = new Redis(TEST_REDIS_URL);
+  }
+
+  static async create(label: string): Promise<TestWorld> {
+    return new TestWorld(await createTestDatabase(label), testTopology(), `test:${uniqueSuffix()}:`);
+  }
+
+  /** The environment a test service reads; `overrides` win, and an undefined value unsets. */
+  env(overrides: Env = {}): Env {
+    return {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      PORT: '0',
+      DATABASE_URL: this.database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      AMQP_URL: TEST_AMQP_URL,
+      EVENTS_EXCHANGE: this.topology.exchange,
+      EVENTS_QUEUE_PREFIX: this.topology.queuePrefix,
+      REDIS_KEY_PREFIX: this.redisPrefix,
+      BCRYPT_COST: '4',
+      ...overrides,
+    };
+  }
+
+  /**
+   * Starts auth-service and, unless `brokerReachable` is false, waits until it is connected to
+   * RabbitMQ: the kit's AmqpConnection leaks a connection closed while it is still being set up.
+   */
+  async start(overrides: Env = {}, options: StartOptions = {}, brokerReachable = true): Promise<AuthService> {
+    const env = this.env(overrides);
+    const service = await start(parseConfig(configShape(env), env), {
+      logger: silentLogger(),
+      retryDelaysMs: RETRY_DELAYS_MS,
+      outboxPollIntervalMs: 50,
+      ...options,
+    });
+    this.services.push(service);
+    if (brokerReachable && !(await service.messaging.connection.waitForConnection(10_000))) throw new Error('no RabbitMQ connection');
+    return service;
+  }
+
+  /** A queue of the test's own (e.g. an observer) to delete with the topology. */
+  ownQueue(name: string): string {
+    const queue = queueName(this.topology, name);
+    this.extraQueues.push(queue);
+    return queue;
+  }
+
+  async cleanUp(): Promise<void> {
+    for (const service of this.services.splice(0).reverse()) await service.stop();
+    await deleteTopology(this.topology, [queueName(this.topology, 'auth-service'), ...this.extraQueues], RETRY_DELAYS_MS);
+    const keys = await this.redis.keys(`${this.redisPrefix}*`);
+    if (keys.length > 0) await this.redis.del(...keys);
+    await this.redis.quit();
+    await this.database.drop();
+  }
+
+  async isSessionRevokedInRedis(sessionId: string): Promise<boolean> {
+    return (await this.redis.exists(`${this.redisPrefix}revoked:session:${sessionId}`)) === 1;
+  }
+}
+
+export interface Account {
+  email: string;
+  username: string;
+  password: string;
+}
+
+let accountCounter = 0;
+export function newAccount(): Account {
+  accountCounter += 1;
+  const tag = `${uniqueSuffix()}${accountCounter}`.slice(-20);
+  return { email: `User_${tag}@Example.com`, username: `user_${tag}`, password: 'correct horse battery' };
+}
+
+/** What a browser would hold after signing in, plus the gateway's view of the access token. */
+export interface Client {
+  accessToken: string;
+  refreshToken: string;
+  csrfToken: string;
+  identity: Identity;
+  userId: string;
+}
+
+export function setCookies(res: request.Response): Map<string, ReturnType<typeof parseSetCookie>> {
+  const header = res.headers['set-cookie'] as unknown;
+  const lines = Array.isArray(header) ? (header as string[]) : [];
+  return new Map(lines.map((line) => {
+    const parsed = parseSetCookie(line);
+    return [parsed.name, parsed];
+  }));
+}
+
+/** The identity the gateway would forward for this access token. */
+export function identityOf(accessToken: string): Identity {
+  const claims = jwt.decode(accessToken) as JwtPayload;
+  if (typeof claims.sub !== 'string' || typeof claims.sid !== 'string' || !isRole(claims.role)) throw new Error('unexpected claims');
+  return { userId: claims.sub, role: claims.role, sessionId: claims.sid };
+}
+
+export function clientFrom(res: request.Response): Client {
+  const cookies = setCookies(res);
+  const refreshToken = cookies.get('refresh_token')?.value;
+  const csrfToken = cookies.get('csrf_token')?.value;
+  if (!refreshToken || !csrfToken) throw new Error(`no session cookies in a ${res.status} response`);
+  const accessToken = (res.body as { accessToken: string }).accessToken;
+  const identity = identityOf(accessToken);
+  return { accessToken, refreshToken, csrfToken, identity, userId: identity.userId };
+}
+
+export async function register(url: string, account: Account): Promise<request.Response> {
+  const res = await request(url).post('/api/auth/register').send(account);
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res;
+}
+
+export async function login(url: string, account: Pick<Account, 'email' | 'password'>, userAgent = 'jest'): Promise<Client> {
+  const res = await request(url).post('/api/auth/login').set('User-Agent', userAgent).send({ email: account.email, password: account.password });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return clientFrom(res);
+}
+
+export async function registerAndLogin(url: string, account: Account = newAccount()): Promise<Client & { account: Account }> {
+  await register(url, account);
+  return { ...(await login(url, account)), account };
+}
+
+export const cookieHeader = (cookies: { refreshToken?: string; csrfToken?: string }): string =>
+  [
+    cookies.refreshToken === undefined ? undefined : `refresh_token=${cookies.refreshToken}`,
+    cookies.csrfToken === undefined ? undefined : `csrf_token=${cookies.csrfToken}`,
+  ]
+    .filter((part) => part !== undefined)
+    .join('; ');
+
+/** POST /api/auth/refresh the way the browser client does it. */
+export function refresh(url: string, client: Pick<Client, 'refreshToken' | 'csrfToken'>): request.Test {
+  return request(url)
+    .post('/api/auth/refresh')
+    .set('Cookie', cookieHeader(client))
+    .set('X-CSRF-Token', client.csrfToken);
+}
+
+/** Headers the gateway would add for this client. */
+export const asGateway = (client: Pick<Client, 'identity'>): Record<string, string> => identityHeaders(client.identity);
+
+/** Verifies an access token against the service's JWKS, as the gateway does. */
+export async function verifyWithJwks(url: string, accessToken: string, options: { issuer?: string; audience?: string } = {}): Promise<JwtPayload> {
+  const { keys } = (await request(url).get('/api/auth/.well-known/jwks.json')).body as { keys: (Record<string, string> & { kid: string })[] };
+  const header = jwt.decode(accessToken, { complete: true })?.header;
+  const jwk = keys.find((key) => key.kid === header?.kid);
+  if (!jwk) throw new Error(`kid ${String(header?.kid)} is not in the JWKS`);
+  const publicKey = createPublicKey({ key: jwk, format: 'jwk' });
+  return jwt.verify(accessToken, publicKey, {
+    algorithms: ['RS256'],
+    issuer: options.issuer ?? 'message-board-auth',
+    audience: options.audience ?? 'message-board',
+  }) as JwtPayload;
+}
+
+export const expectError = (res: request.Response, status: number, code: string): void => {
+  expect({ status: res.status, code: (res.body as { error?: { code?: string } }).error?.code }).toEqual({ status, code });
+  expect(res.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String), requestId: expect.any(String) }) });
+};
