@@ -48,10 +48,9 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
     const metrics = createMetrics(SERVICE_NAME);
     const gatewayMetrics = createGatewayMetrics(metrics.registry);
 
-    const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME);
     // Every Redis call sits on the request path; a Redis that stops answering must count as down
-    // (and fail open or fall back) rather than hold requests. The kit's client sets no such limit.
-    redis.options.commandTimeout = config.REDIS_COMMAND_TIMEOUT_MS;
+    // (and fail open or fall back) rather than hold requests.
+    const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
     lifecycle.onStop('redis', () => closeRedis(redis));
     await redisReady(redis, options.redisStartupWaitMs ?? 3_000).catch((error: unknown) => {
       logger.warn({ err: error }, 'Redis is not ready; serving without it until it is');
