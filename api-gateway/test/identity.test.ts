@@ -130,6 +130,13 @@ describe('identity', () => {
     expect((await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${issuer.sign()}`)).status).toBe(200);
   });
 
+  it('refuses a token once it expires, even though it was verified (and remembered) before', async () => {
+    const token = issuer.sign(issuer.claims(), { expiresIn: 1 });
+    expect((await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    await sleep(7_000 - (Date.now() % 1000)); // past exp plus the 5 s clock tolerance
+    expectError(await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${token}`), 401, 'TOKEN_EXPIRED');
+  }, 15_000);
+
   it('keeps fetched keys, and fetches again for a kid it has not seen (key rotation)', async () => {
     await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${issuer.sign()}`);
     const fetched = jwksFetches();

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { removeNamespace } from '../../stack/dist/cleanup';
 import { startStack } from '../../stack/dist/stack';
+import { cpuDuring, localServers, type CpuGroups } from './cpu';
 import { round } from './stats';
 
 export interface LoadResult {
@@ -15,6 +16,8 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   non2xx: number;
+  /** CPU milliseconds per request, by process. */
+  cpuMsPerRequest?: Record<string, number>;
 }
 
 function load(title: string, url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<LoadResult> {
@@ -30,6 +33,14 @@ function load(title: string, url: string, headers: Record<string, string>, conne
       });
     });
   });
+}
+
+/** `load`, plus where the CPU went: on 2 cores every process competes, so this explains the ratio. */
+async function measured(title: string, url: string, headers: Record<string, string>, connections: number, seconds: number, groups: CpuGroups) {
+  const { result, cpuSeconds } = await cpuDuring(groups, () => load(title, url, headers, connections, seconds));
+  const requests = result.requestsPerSecond * seconds;
+  const cpuMsPerRequest = Object.fromEntries(Object.entries(cpuSeconds).map(([name, value]) => [name, round((value * 1000) / requests, 3)]));
+  return { ...result, cpuMsPerRequest };
 }
 
 async function json(url: string, init: RequestInit): Promise<Record<string, unknown>> {
@@ -76,9 +87,17 @@ export async function runGateway(connections = 10, seconds = 10): Promise<LoadRe
     // Warm both paths (JIT, pools, JWKS cache) before measuring.
     await load('warm-up', `${stack.serviceUrl('message-service')}${path}`, identity, connections, 2);
     await load('warm-up', `${gateway}${path}`, bearer, connections, 2);
-    const direct = await load('direct to message-service', `${stack.serviceUrl('message-service')}${path}`, identity, connections, seconds);
-    const proxied = await load('through the gateway', `${gateway}${path}`, bearer, connections, seconds);
-    return [direct, proxied];
+    const groups: CpuGroups = {
+      ...localServers,
+      'message-service': () => [stack.pids['message-service']!],
+      'api-gateway': () => [stack.pids['api-gateway']!],
+    };
+    const direct = await measured('direct to message-service', `${stack.serviceUrl('message-service')}${path}`, identity, connections, seconds, groups);
+    const proxied = await measured('through the gateway', `${gateway}${path}`, bearer, connections, seconds, groups);
+    // Latency without contention: one connection, so the p50 difference is the gateway's own work.
+    const directAlone = await load('direct, 1 connection', `${stack.serviceUrl('message-service')}${path}`, identity, 1, seconds / 2);
+    const proxiedAlone = await load('gateway, 1 connection', `${gateway}${path}`, bearer, 1, seconds / 2);
+    return [direct, proxied, directAlone, proxiedAlone];
   } finally {
     await stack.stop();
     await removeNamespace(stack.plan, namespace);

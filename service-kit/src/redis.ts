@@ -12,6 +12,7 @@ export function createRedis(url: string, logger: Logger, name: string, options: 
   const redis = new Redis(url, {
     connectionName: name,
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 3_000,
     // A Redis that hangs without dropping the connection must not hold requests forever.

@@ -22,6 +22,8 @@ export interface RunningStack {
   certificate: string;
   runDir: string;
   serviceUrl: (name: string) => string;
+  /** Process ids by name (each service and nginx), e.g. for benchmarks that read CPU time. */
+  pids: Record<string, number>;
   stop: () => Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       certificate,
       runDir,
       serviceUrl: (name) => `http://127.0.0.1:${plan.services.find((service) => service.name === name)!.port}`,
+      pids: Object.fromEntries(started.map((item) => [item.name, item.child.pid!])),
       stop,
     };
   } catch (error) {
