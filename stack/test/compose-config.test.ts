@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseConfig, type Env } from '@board/service-kit';
+import { configShape as authShape } from '../../auth-service/src/config';
+import { configShape as userShape } from '../../user-service/src/config';
+import { configShape as messageShape } from '../../message-service/src/config';
+import { configShape as realtimeShape } from '../../realtime-service/src/config';
+import { configShape as gatewayShape } from '../../api-gateway/src/config';
+import { loadCompose, parseDotEnv } from '../src/compose';
+import { ROOT } from '../src/stack';
+
+type Shape = Parameters<typeof parseConfig>[0];
+const SHAPES: Record<string, (env: Env) => Shape> = {
+  'auth-service': authShape,
+  'user-service': userShape,
+  'message-service': () => messageShape,
+  'realtime-service': () => realtimeShape,
+  'api-gateway': () => gatewayShape,
+};
+
+/** Parses what compose gives each service with that service's own config schema. */
+function parseEach(dotEnv: Env) {
+  const compose = loadCompose(path.join(ROOT, 'docker-compose.yml'), dotEnv);
+  return [...compose.values()]
+    .filter((service) => service.workspace)
+    .map((service) => {
+      const shape = SHAPES[service.name]!(service.environment);
+      return { service: service.name, env: service.environment, shape, parse: () => parseConfig(shape, service.environment) };
+    });
+}
+
+describe('docker-compose.yml against each service\'s configuration schema', () => {
+  it('has a schema for every service it runs', () => {
+    expect(parseEach({}).map((entry) => entry.service).sort()).toEqual(Object.keys(SHAPES).sort());
+  });
+
+  it.each(parseEach({}).map((entry) => [entry.service, entry]))('%s starts with the development defaults (no .env)', (_name, entry) => {
+    expect(entry.parse).not.toThrow();
+  });
+
+  it.each(parseEach(parseDotEnv(readFileSync(path.join(ROOT, '.env.example'), 'utf8'))).map((entry) => [entry.service, entry]))(
+    '%s accepts a production .env made from .env.example',
+    (_name, entry) => {
+      expect(entry.env.NODE_ENV).toBe('production');
+      expect(entry.parse).not.toThrow();
+    },
+  );
+
+  it.each(parseEach({ NODE_ENV: 'production' }).map((entry) => [entry.service, entry]))(
+    '%s refuses to start in production without its secrets, or starts when it needs none',
+    (name, entry) => {
+      const needsSecrets = ['auth-service', 'user-service'].includes(name as string);
+      if (needsSecrets) expect(entry.parse).toThrow(/is required/);
+      else expect(entry.parse).not.toThrow();
+    },
+  );
+
+  it.each(parseEach({}).map((entry) => [entry.service, entry]))('%s: compose sets no variable the service does not read', (_name, entry) => {
+    expect(Object.keys(entry.env).filter((key) => !(key in entry.shape))).toEqual([]);
+  });
+});
