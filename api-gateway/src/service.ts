@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import {
   Lifecycle,
   RevocationList,
+  checks,
   closeRedis,
   closeServer,
   createLogger,
@@ -64,7 +65,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
     const app = createApp({
       logger,
       metrics,
-      readiness: { redis: () => redis.ping() },
+      readiness: { redis: checks.redis(redis) },
       isDraining: () => lifecycle.isShuttingDown,
       trustProxyHops: config.TRUST_PROXY_HOPS,
       corsOrigins: config.CORS_ORIGINS,

@@ -5,6 +5,7 @@ import {
   EventConsumer,
   Lifecycle,
   RevocationList,
+  checks,
   closeRedis,
   closeServer,
   createLogger,
@@ -146,13 +147,7 @@ export async function start(config: AuthConfig, options: StartOptions = {}): Pro
     const app = createApp({
       logger,
       metrics,
-      readiness: {
-        postgres: () => pool.query('SELECT 1'),
-        redis: () => redis.ping(),
-        rabbitmq: async () => {
-          if (!connection.isConnected) throw new Error('not connected to RabbitMQ');
-        },
-      },
+      readiness: { postgres: checks.postgres(pool), redis: checks.redis(redis), rabbitmq: checks.rabbitmq(connection) },
       isDraining: () => lifecycle.isShuttingDown,
       trustProxyHops: config.TRUST_PROXY_HOPS,
       accounts,

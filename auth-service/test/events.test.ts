@@ -1,16 +1,14 @@
 import request from 'supertest';
-import { AmqpConnection, EventConsumer, createEvent, type AnyEvent, type EventEnvelope } from '@board/service-kit';
-import { TEST_AMQP_URL, TcpProxy, publishRaw, silentLogger, sleep, waitFor } from '@board/service-kit/testing';
+import { createEvent, type AnyEvent, type EventEnvelope } from '@board/service-kit';
+import { TEST_AMQP_URL, TcpProxy, observeEvents, publishRaw, sleep, waitFor, type EventObserver } from '@board/service-kit/testing';
 import type { AuthService } from '../src/service';
 import { RETRY_DELAYS_MS, TestWorld, asGateway, expectError, login, newAccount, refresh, registerAndLogin } from './support';
 
-const logger = silentLogger();
 let world: TestWorld;
 let proxy: TcpProxy;
 let service: AuthService;
-let observerConnection: AmqpConnection;
-let observer: EventConsumer;
-const observed: AnyEvent[] = [];
+let observer: EventObserver;
+let observed: readonly AnyEvent[];
 
 beforeAll(async () => {
   world = await TestWorld.create('auth_events');
@@ -18,19 +16,14 @@ beforeAll(async () => {
   proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });
 
   // Listens on the real broker for what auth-service publishes.
-  observerConnection = new AmqpConnection({ url: TEST_AMQP_URL, logger, name: 'observer' });
-  observer = new EventConsumer({
-    connection: observerConnection,
+  observer = await observeEvents({
     topology: world.topology,
     queue: world.ownQueue('observer'),
     routingKeys: ['user.registered'],
     retryDelaysMs: RETRY_DELAYS_MS,
-    logger,
-    handle: async (event) => void observed.push(event),
   });
-  await observer.start();
-  observerConnection.start();
-  await observerConnection.waitForConnection(5_000);
+  // The observer's own array, which fills as events arrive.
+  observed = observer.events;
 
   // auth-service reaches the broker only through the proxy, which is down for now.
   service = await world.start({ AMQP_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` }, {}, false);
@@ -38,7 +31,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await observer.stop();
-  await observerConnection.close();
   await proxy.stop();
   await world.cleanUp();
 });

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { Redis, identityHeaders, isRole, parseConfig, queueName, type Env, type Identity, type Topology } from '@board/service-kit';
 import {
   TEST_AMQP_URL,
+  TEST_REDIS_URL,
   createTestDatabase,
   deleteTopology,
   silentLogger,
@@ -15,7 +16,7 @@ import {
 import { configShape } from '../src/config';
 import { start, type AuthService, type StartOptions } from '../src/service';
 
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { TEST_REDIS_URL };
 export const RETRY_DELAYS_MS = [50, 100];
 
 /**

@@ -5,6 +5,7 @@ import {
   Counter,
   EventConsumer,
   Lifecycle,
+  checks,
   closeServer,
   createLogger,
   createMessaging,
@@ -98,12 +99,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       board,
       isDraining: () => lifecycle.isShuttingDown,
       trustProxyHops: config.TRUST_PROXY_HOPS,
-      readiness: {
-        postgres: () => pool.query('SELECT 1'),
-        rabbitmq: async () => {
-          if (!messaging.connection.isConnected) throw new Error('not connected to RabbitMQ');
-        },
-      },
+      readiness: { postgres: checks.postgres(pool), rabbitmq: checks.rabbitmq(messaging.connection) },
     });
     const server = await listen(app, config.PORT);
     lifecycle.onStop('http', () => closeServer(server));

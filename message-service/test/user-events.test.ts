@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createEvent, deadLetterQueueName, queueName, type EventEnvelope } from '@board/service-kit';
-import { peekQueue, publishRaw, waitFor } from '@board/service-kit/testing';
+import { createEvent, type EventEnvelope } from '@board/service-kit';
+import { publishRaw, waitFor, waitForDeadLetters } from '@board/service-kit/testing';
 import { startTestService, type TestContext, type TestUser } from './support';
 
 let ctx: TestContext;
@@ -124,11 +124,7 @@ describe('poison events', () => {
     const good = createEvent('user-service', 'user.updated', { id: author.id, username: author.username, displayName: 'Healthy' });
     await deliver(good);
 
-    const dlq = deadLetterQueueName(queueName(ctx.topology, 'message-service'));
-    const deadLetters = await waitFor(async () => {
-      const bodies = await peekQueue(dlq);
-      return bodies.length >= 3 ? bodies : undefined;
-    }, { what: 'three dead letters' });
+    const deadLetters = await waitForDeadLetters(ctx.topology, 'message-service', 3);
     expect(deadLetters).toHaveLength(3);
     expect(deadLetters).toContain('<html>not json</html>');
     expect(deadLetters.some((body) => body.includes(badData.id))).toBe(true);

@@ -4,6 +4,7 @@ import {
   EventConsumer,
   Lifecycle,
   RevocationList,
+  checks,
   closeRedis,
   closeServer,
   createLogger,
@@ -84,13 +85,11 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       trustProxyHops: config.TRUST_PROXY_HOPS,
       isDraining: () => lifecycle.isShuttingDown,
       readiness: {
-        redis: () => redis.ping(),
+        redis: checks.redis(redis),
         'redis-subscriber': async () => {
           if (!liveFeed.isSubscribed) throw new Error('not subscribed to live events');
         },
-        rabbitmq: async () => {
-          if (!connection.isConnected) throw new Error('not connected to RabbitMQ');
-        },
+        rabbitmq: checks.rabbitmq(connection),
       },
     });
     const server = await listen(app, config.PORT);

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import pg, { type PoolClient, type QueryResultRow } from 'pg';
 import { runner } from 'node-pg-migrate';
-import type { Logger } from 'pino';
+import type { LevelWithSilent, Logger } from 'pino';
+import { createLogger } from './logger';
 
 export type { PoolClient } from 'pg';
 
@@ -111,4 +112,41 @@ export async function prepareDatabase(options: {
 }): Promise<void> {
   if (options.createIfMissing) await ensureDatabase(options.connectionString, options.logger);
   await migrate(options.connectionString, options.migrationsDir, options.logger);
+}
+
+/** The settings `npm run migrate` reads: commonSettings plus the service's DATABASE_URL. */
+export interface MigrationSettings {
+  DATABASE_URL: string;
+  /** Outside production a missing database is created first, as the service does when it starts. */
+  NODE_ENV: string;
+  LOG_LEVEL: LevelWithSilent;
+}
+
+export interface MigrateAndExitOptions {
+  /** The service name its log lines carry. */
+  service: string;
+  migrationsDir: string;
+  /** The parsed configuration (loadConfig), of which only the migration settings are read. */
+  config: MigrationSettings;
+}
+
+/**
+ * The whole of a service's `npm run migrate`: prepares the database as start() would, then exits
+ * 0, or logs why it failed and exits 1. It exits only once the logger has flushed, so the last
+ * line (often the reason for a failure) is not lost with the process.
+ */
+export function migrateAndExit({ service, migrationsDir, config }: MigrateAndExitOptions): void {
+  const logger = createLogger({ service, level: config.LOG_LEVEL });
+  prepareDatabase({
+    connectionString: config.DATABASE_URL,
+    migrationsDir,
+    logger,
+    createIfMissing: config.NODE_ENV !== 'production',
+  }).then(
+    () => logger.flush(() => process.exit(0)),
+    (error: unknown) => {
+      logger.fatal({ err: error }, 'migrations failed');
+      logger.flush(() => process.exit(1));
+    },
+  );
 }

@@ -1,4 +1,7 @@
 import { Router } from 'express';
+import type { Redis } from 'ioredis';
+import type { Queryable } from './db';
+import type { AmqpConnection } from './events/connection';
 
 /** A readiness check resolves when its dependency answers and rejects (with why) when it does not. */
 export type ReadinessCheck = () => Promise<unknown>;
@@ -10,6 +13,25 @@ export interface HealthOptions {
   isDraining?: () => boolean;
   timeoutMs?: number;
 }
+
+/**
+ * The readiness checks of the dependencies services share, so that every service reports a
+ * dependency as down for the same reason. (Not to be confused with `redisReady`, which waits for a
+ * client to connect at start.)
+ */
+export const checks = {
+  /** PostgreSQL answers a query through the pool, so a pool that cannot get a connection fails. */
+  postgres: (pool: Queryable): ReadinessCheck => () => pool.query('SELECT 1'),
+  /** Redis answers a PING; the kit's clients fail fast while it is away instead of queueing. */
+  redis: (redis: Pick<Redis, 'ping'>): ReadinessCheck => () => redis.ping(),
+  /**
+   * The connection to RabbitMQ is up. It reconnects by itself, so this only reports and never
+   * dials: while the broker is away the service is unready (events wait in the outbox).
+   */
+  rabbitmq: (connection: Pick<AmqpConnection, 'isConnected'>): ReadinessCheck => async () => {
+    if (!connection.isConnected) throw new Error('not connected to RabbitMQ');
+  },
+} as const;
 
 export type CheckResult = { status: 'ok' } | { status: 'failed'; error: string };
 

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { forbidden, unauthorized } from './errors';
+import { isUuid } from './validation';
 
 export const ROLES = ['user', 'member', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -35,15 +36,13 @@ declare global {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export function identityFromHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): Identity | undefined {
   const userId = headers[IDENTITY_HEADERS.userId];
   const role = headers[IDENTITY_HEADERS.role];
   const sessionId = headers[IDENTITY_HEADERS.sessionId];
-  if (typeof userId !== 'string' || !UUID.test(userId)) return undefined;
+  if (typeof userId !== 'string' || !isUuid(userId)) return undefined;
   if (!isRole(role)) return undefined;
-  if (typeof sessionId !== 'string' || !UUID.test(sessionId)) return undefined;
+  if (typeof sessionId !== 'string' || !isUuid(sessionId)) return undefined;
   return { userId: userId.toLowerCase(), role, sessionId: sessionId.toLowerCase() };
 }
 

@@ -6,6 +6,8 @@ export * from './metrics';
 export * from './health';
 export * from './http';
 export * from './validation';
+export * from './pagination';
+export * from './channels';
 export * from './identity';
 export * from './db';
 export * from './database';

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { matchedData, validationResult, type ValidationChain } from 'express-validator';
+import { body, matchedData, param, validationResult, type ValidationChain } from 'express-validator';
 import { validationFailed } from './errors';
 
 /**
@@ -27,3 +27,29 @@ export function validate(...chains: ValidationChain[]): RequestHandler {
 export function validated<T>(req: Request): T {
   return matchedData(req, { includeOptionals: false }) as T;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Whether `value` is a UUID in its usual 8-4-4-4-12 hex form, in either case: ids arrive from
+ * clients and headers as typed, and whoever keeps one lower-cases it.
+ */
+export const isUuid = (value: string): boolean => UUID.test(value);
+
+/** A UUID route parameter, lower-cased so that it compares equal to the ids the services store. */
+export const uuidParam = (name = 'id'): ValidationChain =>
+  param(name)
+    .custom((value: string) => isUuid(value))
+    .withMessage('must be a UUID')
+    .toLowerCase();
+
+/** A JSON object body carrying no fields but `allowed`: a misspelt or read-only field is an error, not silently dropped. */
+export const onlyFields = (...allowed: string[]): ValidationChain =>
+  body().custom((value: unknown) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new Error(`The body must be a JSON object with ${allowed.join(', ')}`);
+    }
+    const unknown = Object.keys(value).filter((key) => !allowed.includes(key));
+    if (unknown.length > 0) throw new Error(`Unknown or read-only fields: ${unknown.join(', ')}`);
+    return true;
+  });

@@ -6,6 +6,7 @@ import {
   EventConsumer,
   Lifecycle,
   RevocationList,
+  checks,
   closeRedis,
   closeServer,
   createLogger,
@@ -110,13 +111,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       directory,
       isDraining: () => lifecycle.isShuttingDown,
       trustProxyHops: config.TRUST_PROXY_HOPS,
-      readiness: {
-        postgres: () => pool.query('SELECT 1'),
-        redis: () => redis.ping(),
-        rabbitmq: async () => {
-          if (!messaging.connection.isConnected) throw new Error('not connected to RabbitMQ');
-        },
-      },
+      readiness: { postgres: checks.postgres(pool), redis: checks.redis(redis), rabbitmq: checks.rabbitmq(messaging.connection) },
     });
     const server = await listen(app, config.PORT);
     lifecycle.onStop('http', () => closeServer(server));

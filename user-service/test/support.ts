@@ -1,23 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AmqpConnection,
-  EventConsumer,
-  identityHeaders,
-  parseConfig,
-  queueName,
-  redisReady,
-  type AnyEvent,
-  type Role,
-  type Topology,
-} from '@board/service-kit';
+import { identityHeaders, parseConfig, queueName, redisReady, type Role, type Topology } from '@board/service-kit';
 import {
   TEST_AMQP_URL,
   TEST_REDIS_URL,
   createTestDatabase,
   deleteTopology,
-  silentLogger,
+  observeEvents,
   testTopology,
   uniqueSuffix,
+  type ObservedEvents,
   type TestDatabase,
 } from '@board/service-kit/testing';
 import { configShape } from '../src/config';
@@ -36,18 +27,12 @@ export interface TestUser {
   role: Role;
 }
 
-/** Records every event the service publishes on the test exchange, from a queue of the test's own. */
-export interface EventLog {
-  events: AnyEvent[];
-  /** The events of `type` about user `id`. */
-  about: (type: AnyEvent['type'], id: string) => AnyEvent[];
-}
-
 export interface TestContext {
   service: RunningService;
   topology: Topology;
   redisPrefix: string;
-  eventLog: EventLog;
+  /** Every event the service publishes on the test exchange, recorded from a queue of the test's own. */
+  eventLog: ObservedEvents;
   /** Creates a profile directly in the service's database. */
   seedUser: (role: Role) => Promise<TestUser>;
   /** Identity headers as the gateway would send them for `user`. */
@@ -73,7 +58,8 @@ export async function startTestService(label: string): Promise<TestContext> {
     MEMBER_PASSCODE: PASSCODE,
   };
   const service = await start(parseConfig(configShape(env), env), { retryDelaysMs: RETRY_DELAYS, outboxPollIntervalMs: 50 });
-  const observer = await observe(topology);
+  const observerQueue = queueName(topology, OBSERVER);
+  const observer = await observeEvents({ topology, queue: observerQueue, retryDelaysMs: RETRY_DELAYS });
   if (!(await service.amqp.waitForConnection(5_000))) throw new Error('user-service did not reach RabbitMQ');
   await redisReady(service.redis);
 
@@ -88,7 +74,7 @@ export async function startTestService(label: string): Promise<TestContext> {
     service,
     topology,
     redisPrefix,
-    eventLog: observer.log,
+    eventLog: observer,
     seedUser,
     as: ({ id, role }) => identityHeaders({ userId: id, role, sessionId: randomUUID() }),
     stop: async () => {
@@ -96,35 +82,8 @@ export async function startTestService(label: string): Promise<TestContext> {
       if (keys.length > 0) await service.redis.del(...keys);
       await observer.stop();
       await service.stop();
-      await deleteTopology(topology, [queueName(topology, 'user-service'), queueName(topology, OBSERVER)], RETRY_DELAYS);
+      await deleteTopology(topology, [queueName(topology, 'user-service'), observerQueue], RETRY_DELAYS);
       await database.drop();
-    },
-  };
-}
-
-async function observe(topology: Topology): Promise<{ log: EventLog; stop: () => Promise<void> }> {
-  const events: AnyEvent[] = [];
-  const logger = silentLogger();
-  const connection = new AmqpConnection({ url: TEST_AMQP_URL, logger, name: OBSERVER });
-  const consumer = new EventConsumer({
-    connection,
-    topology,
-    queue: queueName(topology, OBSERVER),
-    routingKeys: ['#'],
-    logger,
-    retryDelaysMs: RETRY_DELAYS,
-    handle: async (event) => {
-      events.push(event);
-    },
-  });
-  await consumer.start();
-  connection.start();
-  if (!(await connection.waitForConnection(5_000))) throw new Error('the event observer did not reach RabbitMQ');
-  return {
-    log: { events, about: (type, id) => events.filter((event) => event.type === type && event.data.id === id) },
-    stop: async () => {
-      await consumer.stop();
-      await connection.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createEvent, deadLetterQueueName, queueName, type EventData } from '@board/service-kit';
-import { peekQueue, publishRaw, waitFor } from '@board/service-kit/testing';
+import { createEvent, type EventData } from '@board/service-kit';
+import { publishRaw, waitFor, waitForDeadLetters } from '@board/service-kit/testing';
 import { startTestService, type TestContext } from './support';
 
 let ctx: TestContext;
@@ -81,11 +81,7 @@ describe('user.registered', () => {
     await publishRaw(ctx.topology, healthy.type, healthy);
 
     await waitForProfile(healthy.data.id);
-    const dlq = deadLetterQueueName(queueName(ctx.topology, 'user-service'));
-    const deadLetters = await waitFor(async () => {
-      const bodies = await peekQueue(dlq);
-      return bodies.length >= 2 ? bodies : undefined;
-    }, { what: 'two dead letters' });
+    const deadLetters = await waitForDeadLetters(ctx.topology, 'user-service', 2);
     expect(deadLetters).toHaveLength(2);
     expect(deadLetters).toContain('{"this is": not json');
     expect(deadLetters.some((body) => body.includes(badData.data.id))).toBe(true);

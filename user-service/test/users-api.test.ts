@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { ROLES, type Role } from '@board/service-kit';
+import { ROLES, encodeCursor, type Role } from '@board/service-kit';
 import { waitFor } from '@board/service-kit/testing';
-import { encodeCursor } from '../src/domain/cursor';
 import { PASSCODE, startTestService, type TestContext, type TestUser } from './support';
 
 let ctx: TestContext;

@@ -1,7 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { JwksClient, JwksRateLimitError, SigningKeyNotFoundError, type SigningKey } from 'jwks-rsa';
-import { AppError, isRole, serviceUnavailable, type Identity } from '@board/service-kit';
+import { AppError, isRole, isUuid, serviceUnavailable, type Identity } from '@board/service-kit';
 
 export interface TokenVerifierOptions {
   jwksUri: string;
@@ -17,7 +17,6 @@ const ALGORITHM = 'RS256';
 const CLOCK_TOLERANCE_SECONDS = 5;
 /** Far longer than any real access token; refuses absurd input before any parsing work. */
 const MAX_TOKEN_LENGTH = 8_192;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Verified tokens are remembered for a short while: a client sends the same token with every
  * request, and checking an RS256 signature (with the decoding around it) was a tenth of the
@@ -135,7 +134,7 @@ function identityFrom(payload: string | jwt.JwtPayload): { identity: Identity; e
   const { sub, role, sid, exp } = claims;
   // jsonwebtoken accepts a token without `exp` as one that never expires; ours always carry one.
   if (typeof exp !== 'number') throw invalidToken('The access token has no expiry');
-  if (typeof sub !== 'string' || !UUID.test(sub) || typeof sid !== 'string' || !UUID.test(sid) || !isRole(role)) {
+  if (typeof sub !== 'string' || !isUuid(sub) || typeof sid !== 'string' || !isUuid(sid) || !isRole(role)) {
     throw invalidToken('The access token lacks the expected claims');
   }
   return { identity: { userId: sub.toLowerCase(), role, sessionId: sid.toLowerCase() }, expiresAt: exp * 1000 };

@@ -1,9 +1,9 @@
 import { Redis, parseConfig } from '@board/service-kit';
-import { silentLogger, uniqueSuffix } from '@board/service-kit/testing';
+import { TEST_REDIS_URL, silentLogger, uniqueSuffix } from '@board/service-kit/testing';
 import { configShape } from '../../src/config';
 import { start, type Gateway, type StartOptions } from '../../src/service';
 
-export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { TEST_REDIS_URL };
 
 /** A Redis key prefix of this test file's own; deleteKeys removes what was written under it. */
 export const testKeyPrefix = () => `test:${uniqueSuffix()}:`;

@@ -1,5 +1,4 @@
-import type { Queryable } from '@board/service-kit';
-import type { PagePosition } from '../domain/cursor';
+import type { PagePosition, Queryable } from '@board/service-kit';
 import type { StoredMessage } from '../domain/message';
 
 interface MessageRow {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { forbidden, notFound, type Counter, type Database, type Identity } from '@board/service-kit';
+import { encodeCursor, forbidden, notFound, type Counter, type Database, type Identity, type PagePosition } from '@board/service-kit';
 import { deleteMessage, insertMessage, lockMessage, pageOfChannel, updateBody } from '../data/messages';
-import { encodeCursor, type PagePosition } from './cursor';
 import { mayDelete, mayEdit, messageEventData, type StoredMessage } from './message';
 
 export interface BoardOptions {

@@ -1,26 +1,26 @@
 import { Router } from 'express';
-import { callerOf, requireIdentity, validate, validated } from '@board/service-kit';
-import type { MessageBoard } from '../domain/board';
-import type { PagePosition } from '../domain/cursor';
-import { presentMessage } from '../domain/message';
 import {
   DEFAULT_CHANNEL,
-  DEFAULT_PAGE_SIZE,
-  beforeCursorQuery,
-  channelBody,
-  channelQuery,
-  idParam,
+  callerOf,
+  cursorQuery,
   limitQuery,
-  messageBody,
   onlyFields,
-} from './validators';
+  requireIdentity,
+  uuidParam,
+  validate,
+  validated,
+  type PagePosition,
+} from '@board/service-kit';
+import type { MessageBoard } from '../domain/board';
+import { presentMessage } from '../domain/message';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, channelBody, channelQuery, messageBody } from './validators';
 
 /** /api/messages: every route needs the gateway's identity; what a caller sees depends on their role. */
 export function messagesRouter(board: MessageBoard): Router {
   const router = Router();
   router.use('/api/messages', requireIdentity);
 
-  router.get('/api/messages', validate(channelQuery(), beforeCursorQuery(), limitQuery()), async (req, res) => {
+  router.get('/api/messages', validate(channelQuery(), cursorQuery('before'), limitQuery(MAX_PAGE_SIZE)), async (req, res) => {
     const caller = callerOf(req);
     const {
       channel = DEFAULT_CHANNEL,
@@ -37,13 +37,13 @@ export function messagesRouter(board: MessageBoard): Router {
     res.status(201).json({ message: presentMessage(await board.post(caller, channel, body), caller) });
   });
 
-  router.patch('/api/messages/:id', validate(idParam(), onlyFields('body'), messageBody()), async (req, res) => {
+  router.patch('/api/messages/:id', validate(uuidParam(), onlyFields('body'), messageBody()), async (req, res) => {
     const caller = callerOf(req);
     const { id, body } = validated<{ id: string; body: string }>(req);
     res.json({ message: presentMessage(await board.edit(id, caller, body), caller) });
   });
 
-  router.delete('/api/messages/:id', validate(idParam()), async (req, res) => {
+  router.delete('/api/messages/:id', validate(uuidParam()), async (req, res) => {
     const { id } = validated<{ id: string }>(req);
     await board.remove(id, callerOf(req));
     res.status(204).end();

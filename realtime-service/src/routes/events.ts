@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { query } from 'express-validator';
 import {
+  MAX_CHANNEL_NAME_LENGTH,
   callerOf,
   identityFromHeaders,
   requireIdentity,
@@ -45,7 +46,7 @@ const streamQuery = validate(
     .bail()
     .custom((list: string) => parseChannelList(list) !== undefined)
     .withMessage(
-      `must be up to ${MAX_CHANNELS_PER_STREAM} comma-separated channel names of lowercase letters, digits and single dashes, at most 32 characters each`,
+      `must be up to ${MAX_CHANNELS_PER_STREAM} comma-separated channel names of lowercase letters, digits and single dashes, at most ${MAX_CHANNEL_NAME_LENGTH} characters each`,
     )
     .bail()
     .customSanitizer((list: string) => parseChannelList(list)),

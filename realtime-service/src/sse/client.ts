@@ -24,6 +24,12 @@ export class SseClient implements Recipient {
   readonly sessionId: string;
   role: Role;
   private held: StreamEvent[] | undefined;
+  /**
+   * The stream id of the last event this client got (or, after a resync, the point it reloads
+   * from). Ids only grow, so anything at or before it is a duplicate: a live event that was also
+   * in the replay can reach this instance's subscriber after the replay read it.
+   */
+  private sentUpTo: string | undefined;
   private ended = false;
   private readonly socket: Socket;
 
@@ -70,6 +76,8 @@ export class SseClient implements Recipient {
 
   /** Writes the event if it is for this client; a change of this user's role applies from here on. */
   deliver(entry: StreamEvent): boolean {
+    if (this.sentUpTo !== undefined && !isAfter(entry.id, this.sentUpTo)) return false;
+    this.sentUpTo = entry.id;
     const { event } = entry;
     const view = viewFor(event, this);
     if (event.type === 'user.role_changed' && event.data.id === this.userId) this.role = event.data.role;
@@ -84,12 +92,8 @@ export class SseClient implements Recipient {
   goLive(replayedUpTo: string | undefined): StreamEvent[] {
     const held = this.held ?? [];
     this.held = undefined;
-    const delivered: StreamEvent[] = [];
-    for (const entry of held) {
-      const replayed = replayedUpTo !== undefined && !isAfter(entry.id, replayedUpTo);
-      if (!replayed && this.deliver(entry)) delivered.push(entry);
-    }
-    return delivered;
+    if (replayedUpTo !== undefined && (this.sentUpTo === undefined || isAfter(replayedUpTo, this.sentUpTo))) this.sentUpTo = replayedUpTo;
+    return held.filter((entry) => this.deliver(entry));
   }
 
   /**

@@ -11,11 +11,11 @@ import {
   type Role,
   type Topology,
 } from '@board/service-kit';
-import { deleteTopology, publishRaw, uniqueSuffix, waitFor } from '@board/service-kit/testing';
+import { TEST_REDIS_URL, deleteTopology, publishRaw, uniqueSuffix, waitFor } from '@board/service-kit/testing';
 import { configShape, type Config } from '../../src/config';
 import { SERVICE } from '../../src/service';
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = TEST_REDIS_URL;
 
 /** A Redis key prefix of this test file's own. */
 export const testPrefix = () => `test:${uniqueSuffix()}:`;

@@ -1,7 +1,7 @@
 import amqplib from 'amqplib';
 import type { Topology } from '../events/topology';
-import { deadLetterQueueName, retryQueueName } from '../events/topology';
-import { uniqueSuffix } from './wait';
+import { deadLetterQueueName, queueName, retryQueueName } from '../events/topology';
+import { uniqueSuffix, waitFor } from './wait';
 
 export const TEST_AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -47,6 +47,22 @@ export async function peekQueue(queue: string, max = 100): Promise<string[]> {
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Waits until the dead-letter queue of `consumer` holds at least `count` messages and returns their
+ * bodies, left in place. It polls because nothing announces a dead letter: the broker moves a
+ * message there when the consumer rejects it for good.
+ */
+export function waitForDeadLetters(topology: Topology, consumer: string, count: number): Promise<string[]> {
+  const dlq = deadLetterQueueName(queueName(topology, consumer));
+  return waitFor(
+    async () => {
+      const bodies = await peekQueue(dlq);
+      return bodies.length >= count ? bodies : undefined;
+    },
+    { what: `${count} dead letters in ${dlq}` },
+  );
 }
 
 /** Publishes a raw message on the exchange, as a producer (or a broken one) would. */

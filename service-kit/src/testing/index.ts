@@ -1,5 +1,6 @@
 export * from './database';
 export * from './broker';
+export * from './observer';
 export * from './tcp-proxy';
 export * from './wait';
 export * from './logger';

@@ -1,5 +1,4 @@
-import type { Queryable, Role } from '@board/service-kit';
-import type { PagePosition } from '../domain/cursor';
+import type { PagePosition, Queryable, Role } from '@board/service-kit';
 import type { Profile } from '../domain/profile';
 
 interface ProfileRow {

@@ -1,10 +1,12 @@
 import {
   AppError,
   conflict,
+  encodeCursor,
   notFound,
   type Counter,
   type Database,
   type Logger,
+  type PagePosition,
   type RevocationList,
   type Role,
 } from '@board/service-kit';
@@ -17,7 +19,6 @@ import {
   updateDisplayName,
   updateRole,
 } from '../data/profiles';
-import { encodeCursor, type PagePosition } from './cursor';
 import { passcodeMatches } from './passcode';
 import type { Profile } from './profile';
 import { leavesNoAdmin } from './roles';

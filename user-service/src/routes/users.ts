@@ -3,16 +3,23 @@ import { body } from 'express-validator';
 import {
   ROLES,
   callerOf,
+  cursorQuery,
+  limitQuery,
+  onlyFields,
   requireIdentity,
   requireRole,
+  uuidParam,
   validate,
   validated,
+  type PagePosition,
   type Role,
 } from '@board/service-kit';
-import type { PagePosition } from '../domain/cursor';
 import type { Directory } from '../domain/directory';
 import { presentUser } from '../domain/profile';
-import { DEFAULT_PAGE_SIZE, afterCursorQuery, idParam, limitQuery, onlyFields } from './validators';
+
+/** Users per page of GET /api/users when the caller names no limit, and the most it may ask for. */
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 100;
 
 /** C0 and C1 control characters: nothing a name should hold (and PostgreSQL cannot store NUL). */
 const CONTROL_CHARACTERS = /\p{Cc}/u;
@@ -63,26 +70,26 @@ export function usersRouter(directory: Directory): Router {
     res.json({ user: presentUser(await directory.becomeMember(caller.userId, passcode), caller) });
   });
 
-  router.get('/api/users', requireRole('admin'), validate(afterCursorQuery(), limitQuery()), async (req, res) => {
+  router.get('/api/users', requireRole('admin'), validate(cursorQuery('after'), limitQuery(MAX_PAGE_SIZE)), async (req, res) => {
     const caller = callerOf(req);
     const { after, limit = DEFAULT_PAGE_SIZE } = validated<{ after?: PagePosition; limit?: number }>(req);
     const page = await directory.list(after, limit);
     res.json({ users: page.profiles.map((profile) => presentUser(profile, caller)), nextCursor: page.nextCursor });
   });
 
-  router.get('/api/users/:id', validate(idParam()), async (req, res) => {
+  router.get('/api/users/:id', validate(uuidParam()), async (req, res) => {
     const caller = callerOf(req);
     const { id } = validated<{ id: string }>(req);
     res.json({ user: presentUser(await directory.get(id), caller) });
   });
 
-  router.patch('/api/users/:id/role', requireRole('admin'), validate(idParam(), onlyFields('role'), roleBody()), async (req, res) => {
+  router.patch('/api/users/:id/role', requireRole('admin'), validate(uuidParam(), onlyFields('role'), roleBody()), async (req, res) => {
     const caller = callerOf(req);
     const { id, role } = validated<{ id: string; role: Role }>(req);
     res.json({ user: presentUser(await directory.changeRole(id, role), caller) });
   });
 
-  router.delete('/api/users/:id', requireRole('admin'), validate(idParam()), async (req, res) => {
+  router.delete('/api/users/:id', requireRole('admin'), validate(uuidParam()), async (req, res) => {
     const { id } = validated<{ id: string }>(req);
     await directory.delete(id);
     res.status(204).end();
