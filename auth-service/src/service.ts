@@ -11,9 +11,8 @@ import {
   createLogger,
   createMessaging,
   createMetrics,
-  createPool,
   createRedis,
-  prepareDatabase,
+  openDatabase,
   listen,
   queueName,
   redisReady,
@@ -49,7 +48,7 @@ export interface StartOptions {
 export interface AuthService {
   url: string;
   server: Server;
-  pool: ReturnType<typeof createPool>;
+  pool: Awaited<ReturnType<typeof openDatabase>>;
   messaging: Messaging;
   keys: SigningKeys;
   lifecycle: Lifecycle;
@@ -63,14 +62,7 @@ export async function start(config: AuthConfig, options: StartOptions = {}): Pro
   const authMetrics = createAuthMetrics(metrics.registry);
   const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
   try {
-    await prepareDatabase({
-      connectionString: config.DATABASE_URL,
-      migrationsDir: MIGRATIONS_DIR,
-      logger,
-      createIfMissing: config.NODE_ENV !== 'production',
-    });
-    const pool = createPool(config.DATABASE_URL, logger);
-    lifecycle.onStop('postgres', () => pool.end());
+    const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
 
     const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME);
     lifecycle.onStop('redis', () => closeRedis(redis));

@@ -10,9 +10,8 @@ import {
   createLogger,
   createMessaging,
   createMetrics,
-  createPool,
   listen,
-  prepareDatabase,
+  openDatabase,
   queueName,
   topologyFrom,
   type AmqpConnection,
@@ -50,14 +49,7 @@ export async function start(config: Config, options: StartOptions = {}): Promise
   const metrics = createMetrics(SERVICE_NAME);
   const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
   try {
-    await prepareDatabase({
-      connectionString: config.DATABASE_URL,
-      migrationsDir: MIGRATIONS_DIR,
-      logger,
-      createIfMissing: config.NODE_ENV !== 'production',
-    });
-    const pool = createPool(config.DATABASE_URL, logger);
-    lifecycle.onStop('postgres', () => pool.end());
+    const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
 
     const topology = topologyFrom(config);
     const messaging = createMessaging({

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import pg, { type PoolClient, type QueryResultRow } from 'pg';
 import { runner } from 'node-pg-migrate';
+import type { Lifecycle } from './lifecycle';
 import type { LevelWithSilent, Logger } from 'pino';
 import { createLogger } from './logger';
 
@@ -112,6 +113,28 @@ export async function prepareDatabase(options: {
 }): Promise<void> {
   if (options.createIfMissing) await ensureDatabase(options.connectionString, options.logger);
   await migrate(options.connectionString, options.migrationsDir, options.logger);
+}
+
+/**
+ * What every service with a database does first: migrate (creating the database outside
+ * production), then open the pool, registered to close last on shutdown.
+ */
+export async function openDatabase(options: {
+  config: Pick<MigrationSettings, 'DATABASE_URL' | 'NODE_ENV'>;
+  migrationsDir: string;
+  logger: Logger;
+  lifecycle: Lifecycle;
+}): Promise<pg.Pool> {
+  const { config, logger } = options;
+  await prepareDatabase({
+    connectionString: config.DATABASE_URL,
+    migrationsDir: options.migrationsDir,
+    logger,
+    createIfMissing: config.NODE_ENV !== 'production',
+  });
+  const pool = createPool(config.DATABASE_URL, logger);
+  options.lifecycle.onStop('postgres', () => pool.end());
+  return pool;
 }
 
 /** The settings `npm run migrate` reads: commonSettings plus the service's DATABASE_URL. */
