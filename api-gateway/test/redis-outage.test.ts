@@ -29,7 +29,7 @@ beforeAll(async () => {
   captured = captureLogger('api-gateway', 'info');
   gateway = await startGateway(
     {
-      REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+      REDIS_URL: redisProxy.urlFor(TEST_REDIS_URL),
       REDIS_KEY_PREFIX: prefix,
       AUTH_SERVICE_URL: auth.url,
       MESSAGE_SERVICE_URL: messages.url,
@@ -106,7 +106,7 @@ describe('while Redis is unreachable', () => {
     await redisProxy.stop();
     const late = await startGateway(
       {
-        REDIS_URL: `redis://127.0.0.1:${redisProxy.port}`,
+        REDIS_URL: redisProxy.urlFor(TEST_REDIS_URL),
         REDIS_KEY_PREFIX: prefix,
         AUTH_SERVICE_URL: auth.url,
         RATE_LIMIT_MAX: String(PER_CLIENT_MAX),

@@ -26,7 +26,7 @@ beforeAll(async () => {
   observed = observer.events;
 
   // auth-service reaches the broker only through the proxy, which is down for now.
-  service = await world.start({ AMQP_URL: `amqp://guest:guest@127.0.0.1:${proxy.port}` }, {}, false);
+  service = await world.start({ AMQP_URL: proxy.urlFor(TEST_AMQP_URL) }, {}, false);
 });
 
 afterAll(async () => {

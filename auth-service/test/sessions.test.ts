@@ -265,7 +265,7 @@ describe('while Redis is unreachable', () => {
   });
 
   it('still logs out (the database is the authority), counts the lost revocation and reports not ready until Redis is back', async () => {
-    viaProxy = await world.start({ REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+    viaProxy = await world.start({ REDIS_URL: proxy.urlFor(TEST_REDIS_URL) });
     const client = await registerAndLogin(viaProxy.url);
     await proxy.stop();
 

@@ -11,7 +11,7 @@ import {
   type Redis,
   type Topology,
 } from '@board/service-kit';
-import { TcpProxy, publishRaw, silentLogger, sleep, testTopology, waitFor } from '@board/service-kit/testing';
+import { TEST_REDIS_URL, TcpProxy, publishRaw, silentLogger, sleep, testTopology, waitFor } from '@board/service-kit/testing';
 import request from 'supertest';
 import { isAfter } from '../src/domain/stream-id';
 import { start, type RealtimeService } from '../src/service';
@@ -315,7 +315,7 @@ describe('losing Redis', () => {
     const redisAddress = new URL(REDIS_URL);
     const proxy = await TcpProxy.create({ host: redisAddress.hostname, port: Number(redisAddress.port || 6379) });
     await proxy.start();
-    const instance = await start(testConfig(topology, prefix, { REDIS_URL: `redis://127.0.0.1:${proxy.port}` }));
+    const instance = await start(testConfig(topology, prefix, { REDIS_URL: proxy.urlFor(TEST_REDIS_URL) }));
     try {
       await waitUntilReady(instance.url);
       const member = someone('member');

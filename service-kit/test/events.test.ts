@@ -55,7 +55,7 @@ afterAll(async () => {
 /** A connection through the proxy, so a test can take the broker away. */
 function connect(name: string): AmqpConnection {
   const connection = new AmqpConnection({
-    url: `amqp://guest:guest@127.0.0.1:${proxy.port}`,
+    url: proxy.urlFor(TEST_AMQP_URL),
     logger,
     name,
     reconnectDelayMs: { initial: 50, max: 200 },

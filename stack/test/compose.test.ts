@@ -40,7 +40,8 @@ describe('the local plan derived from docker-compose.yml', () => {
   });
 
   it('points compose host names at the local servers and shifts ports and names for an isolated run', () => {
-    const plan = planStack(compose, { portOffset: 100, namespace: 'e2e_x' });
+    const servers = { postgres: 'postgres://postgres@127.0.0.1:5432', redis: 'redis://127.0.0.1:6379', amqp: 'amqp://guest:guest@127.0.0.1:5672' };
+    const plan = planStack(compose, { portOffset: 100, namespace: 'e2e_x', servers });
     const auth = plan.services.find((service) => service.name === 'auth-service')!;
     expect(auth.env.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/auth_e2e_x');
     expect(auth.env.AMQP_URL).toBe('amqp://guest:guest@127.0.0.1:5672');

@@ -20,6 +20,14 @@ export class TcpProxy {
     return new TcpProxy(target.host, target.port, port);
   }
 
+  /** `url` (of the proxied server) with its host and port pointing at this proxy instead. */
+  urlFor(url: string): string {
+    const proxied = new URL(url);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(this.port);
+    return proxied.toString().replace(/\/$/, '');
+  }
+
   get isUp(): boolean {
     return this.server !== undefined;
   }
