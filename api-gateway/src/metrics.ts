@@ -7,6 +7,8 @@ export interface GatewayMetrics {
   readonly authRejections: Counter<'code'>;
   /** Redis calls on the request path that failed, by what they were for. */
   readonly redisFailures: Counter<'use'>;
+  /** 1 while the in-memory revocation list is complete, 0 while revocations are asked of Redis. */
+  readonly revocationMirrorSynced: Gauge;
 }
 
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
@@ -33,6 +35,11 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       name: 'gateway_redis_failures_total',
       help: 'Redis calls on the request path that failed (the gateway kept serving), by use',
       labelNames: ['use'] as const,
+      registers: [registry],
+    }),
+    revocationMirrorSynced: new Gauge({
+      name: 'gateway_revocation_mirror_synced',
+      help: '1 while the in-memory copy of the revocation list is complete, 0 while each check asks Redis',
       registers: [registry],
     }),
   };

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import {
   Lifecycle,
   RevocationList,
+  RevocationMirror,
   checks,
   closeRedis,
   closeServer,
@@ -15,6 +16,7 @@ import {
   type Redis,
 } from '@board/service-kit';
 import { createApp } from './app';
+import { FailOpenRevocationCheck } from './auth/revocations';
 import { TokenVerifier } from './auth/token-verifier';
 import type { GatewayConfig } from './config';
 import { createRateLimits } from './limits/rate-limits';
@@ -57,6 +59,27 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
       logger.warn({ err: error }, 'Redis is not ready; serving without it until it is');
     });
 
+    // Revocations are checked on every request: from memory, kept in step by the notices.
+    const subscriber = createRedis(config.REDIS_URL, logger, `${SERVICE_NAME}-subscriber`);
+    lifecycle.onStop('redis-subscriber', () => closeRedis(subscriber));
+    const revocationList = new RevocationList(redis, config.REDIS_KEY_PREFIX);
+    const revocations = new RevocationMirror({
+      list: revocationList,
+      // What the mirror does not know while out of step is asked of Redis, failing open.
+      fallback: new FailOpenRevocationCheck(
+        revocationList,
+        new OutageReporter(logger, gatewayMetrics.redisFailures.labels('revocation'), {
+          what: 'revocation check',
+          meanwhile: 'verified tokens are accepted unless revoked before the outage',
+        }),
+      ),
+      subscriber,
+      logger,
+      onSyncChange: (synced) => gatewayMetrics.revocationMirrorSynced.set(synced ? 1 : 0),
+    });
+    revocations.start();
+    lifecycle.onStop('revocation-mirror', () => revocations.stop());
+
     const upstreams = createUpstreams(config, gatewayMetrics, logger);
     lifecycle.onStop('upstreams', () => Object.values(upstreams).forEach((upstream) => upstream.close()));
     const rateLimits = createRateLimits({ config, redis, logger, metrics: gatewayMetrics });
@@ -82,11 +105,7 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
           jwksRequestsPerMinute: config.JWKS_REQUESTS_PER_MINUTE,
           fetchTimeoutMs: JWKS_FETCH_TIMEOUT_MS,
         }),
-        revocations: new RevocationList(redis, config.REDIS_KEY_PREFIX),
-        revocationOutage: new OutageReporter(logger, gatewayMetrics.redisFailures.labels('revocation'), {
-          what: 'revocation check',
-          meanwhile: 'verified tokens are accepted without it',
-        }),
+        revocations,
         rejections: gatewayMetrics.authRejections,
       },
     });

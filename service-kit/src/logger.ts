@@ -27,19 +27,10 @@ export const REDACTED_PATHS = [
   'passcode',
 ];
 
-// pino-http binds `requestId` on its per-request child logger; every other line gets it from the
-// work context. Remembering which loggers already carry it avoids writing the key twice.
-const bindsRequestId = new WeakMap<Logger, boolean>();
-
-function requestIdMixin(_mergeObject: object, _level: number, logger: Logger): object {
+/** Every line written while a request or an event is being handled carries its request id. */
+function requestIdMixin(): object {
   const context = currentContext();
-  if (!context) return {};
-  let bound = bindsRequestId.get(logger);
-  if (bound === undefined) {
-    bound = 'requestId' in logger.bindings();
-    bindsRequestId.set(logger, bound);
-  }
-  return bound ? {} : { requestId: context.requestId };
+  return context ? { requestId: context.requestId } : {};
 }
 
 export function createLogger({ service, level, destination }: LoggerOptions): Logger {

@@ -1,4 +1,16 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/** Answers whether a session, or its user, has been revoked. */
+export interface RevocationCheck {
+  isRevoked(sessionId: string, userId: string): Promise<boolean>;
+}
+
+/** Every revocation Redis still holds, as RevocationList.recorded() lists them. */
+export interface RecordedRevocations {
+  sessionIds: string[];
+  userIds: string[];
+}
 
 /**
  * Revoked sessions and users, shared through Redis: auth-service and user-service write, the
@@ -6,7 +18,7 @@ import type { Redis } from 'ioredis';
  * their streams when told on the pub/sub channel. Keys live as long as an access token can,
  * after which a revoked token would be refused as expired anyway.
  */
-export class RevocationList {
+export class RevocationList implements RevocationCheck {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = '',
@@ -16,6 +28,11 @@ export class RevocationList {
 
   get channel(): string {
     return `${this.prefix}revocations`;
+  }
+
+  /** How long a revocation is kept: past that, the tokens it refuses have expired anyway. */
+  get ttlMs(): number {
+    return this.ttlSeconds * 1_000;
   }
 
   private sessionKey(sessionId: string) {
@@ -46,7 +63,142 @@ export class RevocationList {
     const [session, user] = await this.redis.mget(this.sessionKey(sessionId), this.userKey(userId));
     return session !== null || user !== null;
   }
+
+  /** Every revocation still recorded (SCAN, so Redis is never blocked by a long list). */
+  async recorded(): Promise<RecordedRevocations> {
+    const sessionPrefix = this.sessionKey('');
+    const userPrefix = this.userKey('');
+    const recorded: RecordedRevocations = { sessionIds: [], userIds: [] };
+    for await (const keys of this.redis.scanStream({ match: `${this.prefix}revoked:*`, count: 1_000 })) {
+      for (const key of keys as string[]) {
+        if (key.startsWith(sessionPrefix)) recorded.sessionIds.push(key.slice(sessionPrefix.length));
+        else if (key.startsWith(userPrefix)) recorded.userIds.push(key.slice(userPrefix.length));
+      }
+    }
+    return recorded;
+  }
 }
+
+export interface RevocationMirrorOptions {
+  list: RevocationList;
+  /** Answers what the mirror cannot while out of step; the list itself (Redis) by default. */
+  fallback?: RevocationCheck;
+  /** A connection of its own: once subscribed, it can do nothing else. */
+  subscriber: Redis;
+  logger: Logger;
+  /** Told whenever the mirror starts or stops being complete (for a metric). */
+  onSyncChange?: (synced: boolean) => void;
+  /** Wait before trying again when a sync fails while the subscription stays up. */
+  retryDelayMs?: number;
+}
+
+/** How often entries older than a token's lifetime are dropped. */
+const PRUNE_INTERVAL_MS = 60_000;
+
+/**
+ * This process's copy of the revocation list, for a caller that checks every request (the
+ * gateway): a lookup in memory instead of a Redis round trip. It subscribes to the revocation
+ * notices first and then reads what Redis already holds, so nothing falls between the two; every
+ * revocation is written together with its notice (MULTI), so a notice arrives for each one.
+ *
+ * A subscription can drop notices only by dropping the connection; from then until the next sync
+ * completes, a revocation the copy does not know is asked of Redis, as without a mirror.
+ */
+export class RevocationMirror implements RevocationCheck {
+  /** Revoked ids, each with the time after which it can be forgotten. */
+  private readonly sessions = new Map<string, number>();
+  private readonly users = new Map<string, number>();
+  private synced = false;
+  /** Bumped whenever the subscription drops, so a sync that began before cannot claim completeness. */
+  private generation = 0;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: RevocationMirrorOptions) {
+    this.log = options.logger.child({ component: 'revocation-mirror' });
+  }
+
+  /** True while every revocation is known here, so that no lookup needs Redis. */
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  start(): void {
+    const { subscriber, list } = this.options;
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === list.channel) this.remember(parseRevocationNotice(message));
+    });
+    // The kit's client queues nothing while disconnected, so subscribe on every (re)connection.
+    subscriber.on('ready', () => void this.sync());
+    subscriber.on('close', () => this.lose());
+    if (subscriber.status === 'ready') void this.sync();
+    this.pruneTimer = setInterval(() => this.prune(), PRUNE_INTERVAL_MS).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.pruneTimer);
+    clearTimeout(this.retryTimer);
+    this.generation += 1;
+    this.setSynced(false);
+  }
+
+  isRevoked(sessionId: string, userId: string): Promise<boolean> {
+    const now = Date.now();
+    if (isCurrent(this.sessions.get(sessionId), now) || isCurrent(this.users.get(userId), now)) return Promise.resolve(true);
+    if (this.synced) return Promise.resolve(false);
+    return (this.options.fallback ?? this.options.list).isRevoked(sessionId, userId);
+  }
+
+  private async sync(): Promise<void> {
+    const { subscriber, list } = this.options;
+    const generation = ++this.generation;
+    clearTimeout(this.retryTimer);
+    try {
+      await subscriber.subscribe(list.channel);
+      const recorded = await list.recorded();
+      if (generation !== this.generation) return;
+      this.remember({ sessionIds: recorded.sessionIds });
+      for (const userId of recorded.userIds) this.remember({ userId });
+      this.setSynced(true);
+      this.log.info({ sessions: recorded.sessionIds.length, users: recorded.userIds.length }, 'revocation mirror in sync');
+    } catch (error) {
+      if (generation !== this.generation) return;
+      this.log.warn({ err: error }, 'could not sync the revocation mirror; asking Redis meanwhile');
+      this.retryTimer = setTimeout(() => {
+        if (generation === this.generation) void this.sync();
+      }, this.options.retryDelayMs ?? 1_000).unref();
+    }
+  }
+
+  private lose(): void {
+    this.generation += 1;
+    if (!this.synced) return;
+    this.setSynced(false);
+    this.log.warn('lost the revocation notices; asking Redis until the mirror is in sync again');
+  }
+
+  private setSynced(synced: boolean): void {
+    if (this.synced === synced) return;
+    this.synced = synced;
+    this.options.onSyncChange?.(synced);
+  }
+
+  private remember({ sessionIds, userId }: RevocationNotice): void {
+    const forgetAt = Date.now() + this.options.list.ttlMs;
+    for (const sessionId of sessionIds ?? []) this.sessions.set(sessionId, forgetAt);
+    if (userId) this.users.set(userId, forgetAt);
+  }
+
+  private prune(): void {
+    const now = Date.now();
+    for (const entries of [this.sessions, this.users]) {
+      for (const [id, forgetAt] of entries) if (!isCurrent(forgetAt, now)) entries.delete(id);
+    }
+  }
+}
+
+const isCurrent = (forgetAt: number | undefined, now: number): boolean => forgetAt !== undefined && forgetAt > now;
 
 /** What the revocations channel carries. */
 export interface RevocationNotice {

@@ -12,7 +12,7 @@ function buildApp(readiness = {}) {
   const metrics = createMetrics('kit-test');
   const routes = Router();
   routes.post('/api/things', validate(body('name').isString().isLength({ min: 1, max: 10 }), body('count').isInt({ min: 0 }).toInt()), (req, res) => {
-    req.log.info('creating a thing');
+    captured.logger.info('creating a thing');
     res.status(201).json(validated(req));
   });
   routes.get('/api/things/:id', (req, res) => {

@@ -1,14 +1,12 @@
 import type { RequestHandler } from 'express';
-import { AppError, type Counter, type Identity, type RevocationList } from '@board/service-kit';
-import type { OutageReporter } from '../outage';
+import { AppError, type Counter, type RevocationCheck } from '@board/service-kit';
 import { isPublicRoute, routingPath } from '../routes';
 import type { TokenVerifier } from './token-verifier';
 
 export interface AuthenticateDeps {
   verifier: TokenVerifier;
-  revocations: RevocationList;
-  /** Reports revocation checks that could not reach Redis. */
-  revocationOutage: OutageReporter;
+  /** Never throws: decides itself what a Redis outage means. */
+  revocations: RevocationCheck;
   rejections: Counter<'code'>;
 }
 
@@ -34,7 +32,7 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
       const token = BEARER.exec(header)?.[1];
       if (!token) throw unauthenticated('INVALID_TOKEN', 'Send the access token as "Authorization: Bearer <token>"');
       const identity = await deps.verifier.verify(token);
-      if (await isRevoked(identity, deps)) throw unauthenticated('SESSION_REVOKED', 'The session has ended; log in again');
+      if (await deps.revocations.isRevoked(identity.sessionId, identity.userId)) throw unauthenticated('SESSION_REVOKED', 'The session has ended; log in again');
       req.identity = identity;
       next();
     } catch (error) {
@@ -42,19 +40,4 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
       throw error;
     }
   };
-}
-
-/**
- * Fails open when Redis is away: access tokens live minutes, and an outage of the revocation
- * store must not take the whole API down with it. Counted and logged, so it is not silent.
- */
-async function isRevoked(identity: Identity, { revocations, revocationOutage }: AuthenticateDeps): Promise<boolean> {
-  try {
-    const revoked = await revocations.isRevoked(identity.sessionId, identity.userId);
-    revocationOutage.succeeded();
-    return revoked;
-  } catch (error) {
-    revocationOutage.failed(error);
-    return false;
-  }
 }
