@@ -1,8 +1,8 @@
 import type { EventEmitter } from 'node:events';
-import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import http, { type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { NextFunction, Request, Response } from 'express';
-import { createProxyMiddleware, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
+import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin, type RequestHandler as ProxyHandler } from 'http-proxy-middleware';
 import CircuitBreaker from 'opossum';
 import { AppError, serviceUnavailable, type Logger } from '@board/service-kit';
 import { bufferedBodyOf } from '../body';
@@ -63,7 +63,7 @@ export class Upstream {
   readonly url: string;
   private readonly breaker: CircuitBreaker<[Request, Response], void>;
   private readonly agent: http.Agent;
-  private readonly proxy: ProxyHandler<Request, Response, (error?: unknown) => void>;
+  private readonly proxy: ProxyHandler<IncomingMessage, ServerResponse, (error?: unknown) => void>;
   private readonly exchanges = new WeakMap<IncomingMessage, Exchange>();
   private openedAt = 0;
 
@@ -134,12 +134,16 @@ export class Upstream {
     });
   }
 
-  private createProxy(): ProxyHandler<Request, Response, (error?: unknown) => void> {
-    return createProxyMiddleware<Request, Response, (error?: unknown) => void>({
+  private createProxy(): ProxyHandler<IncomingMessage, ServerResponse, (error?: unknown) => void> {
+    return createProxyMiddleware<IncomingMessage, ServerResponse, (error?: unknown) => void>({
       target: this.url,
       agent: this.agent,
       // X-Forwarded-* are set from what `trust proxy` made of them, not appended to.
       xfwd: false,
+      // Without the default logger plugin, which formats a line for every response (logged or not);
+      // requests are logged once, by the kit's request logger.
+      ejectPlugins: true,
+      plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
       on: {
         proxyReq: (proxyReq, req) => {
           const exchange = this.exchanges.get(req);
