@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { PoolClient, QueryResult, QueryResultRow } from 'pg';
+import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
 import { createEvent, type EventData, type EventEnvelope, type EventType } from './events/catalog';
 import { withTransaction, type Queryable } from './db';
 
@@ -16,8 +16,8 @@ export class Transaction implements Queryable {
     return this.recorded;
   }
 
-  query<Row extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
-    return this.client.query<Row>(text, values);
+  query<Row extends QueryResultRow = QueryResultRow>(query: string | QueryConfig, values?: unknown[]): Promise<QueryResult<Row>> {
+    return this.client.query<Row>(query, values);
   }
 
   /** Writes the event to the outbox in this transaction (the transactional outbox). */
@@ -50,8 +50,8 @@ export class Database implements Queryable {
     private readonly onEventsCommitted: () => void = () => undefined,
   ) {}
 
-  query<Row extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
-    return this.pool.query<Row>(text, values);
+  query<Row extends QueryResultRow = QueryResultRow>(query: string | QueryConfig, values?: unknown[]): Promise<QueryResult<Row>> {
+    return this.pool.query<Row>(query, values);
   }
 
   async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {

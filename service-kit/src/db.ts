@@ -1,5 +1,5 @@
 import path from 'node:path';
-import pg, { type PoolClient, type QueryResultRow } from 'pg';
+import pg, { type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
 import { runner } from 'node-pg-migrate';
 import type { Lifecycle } from './lifecycle';
 import type { LevelWithSilent, Logger } from 'pino';
@@ -7,9 +7,12 @@ import { createLogger } from './logger';
 
 export type { PoolClient } from 'pg';
 
-/** Something that runs SQL: the pool or a transaction's client. */
+/**
+ * Something that runs SQL: the pool or a transaction's client. A query given as a config with a
+ * `name` is a prepared statement: each connection parses and plans it once, then only binds values.
+ */
 export interface Queryable {
-  query<Row extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+  query<Row extends QueryResultRow = QueryResultRow>(query: string | QueryConfig, values?: unknown[]): Promise<pg.QueryResult<Row>>;
 }
 
 export function createPool(connectionString: string, logger: Logger, max = 10): pg.Pool {

@@ -6,10 +6,10 @@ import type { GatewayConfig } from '../config';
 import type { GatewayMetrics } from '../metrics';
 import { OutageReporter } from '../outage';
 import { loginEmailOf } from '../body';
-import { FailoverStore, ResilientRedisStore, StoreUnavailableError } from './stores';
+import { FailoverStore, LeasingRedisStore, leaseSizeFor, ResilientRedisStore, StoreUnavailableError } from './stores';
 
 export interface RateLimits {
-  /** Every /api request, per client IP. Fails open while Redis is away. */
+  /** Every /api request, per client IP, counted in leases (see LeasingRedisStore). Fails open while Redis is away. */
   readonly perClient: RateLimitRequestHandler;
   /** Login and register, per client IP. Counts in memory while Redis is away. */
   readonly credentialsPerClient: RateLimitRequestHandler;
@@ -64,12 +64,10 @@ export function clientKeyGenerator(): (req: Request) => string {
 }
 
 export function createRateLimits({ config, redis, logger, metrics }: RateLimitDeps): RateLimits {
-  const redisStore = (name: string, meanwhile: string) =>
-    new ResilientRedisStore(
-      redis,
-      `${config.REDIS_KEY_PREFIX}rl:${name}:`,
-      new OutageReporter(logger, metrics.redisFailures.labels(`rate_limit_${name}`), { what: `rate limit "${name}"`, meanwhile }),
-    );
+  const keyPrefix = (name: string) => `${config.REDIS_KEY_PREFIX}rl:${name}:`;
+  const outageReporter = (name: string, meanwhile: string) =>
+    new OutageReporter(logger, metrics.redisFailures.labels(`rate_limit_${name}`), { what: `rate limit "${name}"`, meanwhile });
+  const redisStore = (name: string, meanwhile: string) => new ResilientRedisStore(redis, keyPrefix(name), outageReporter(name, meanwhile));
   const common = {
     standardHeaders: 'draft-8',
     legacyHeaders: false,
@@ -80,6 +78,12 @@ export function createRateLimits({ config, redis, logger, metrics }: RateLimitDe
   const clientKey = clientKeyGenerator();
   const credentialsStore = new FailoverStore(redisStore('credentials', 'counting in this replica only'));
   const accountStore = new FailoverStore(redisStore('account', 'counting in this replica only'));
+  // Every request passes this one: it takes its hits from Redis a few at a time.
+  const clientStore = new LeasingRedisStore(redis, outageReporter('client', 'requests pass without a limit'), {
+    prefix: keyPrefix('client'),
+    limit: config.RATE_LIMIT_MAX,
+    leaseSize: leaseSizeFor(config.RATE_LIMIT_MAX),
+  });
 
   return {
     perClient: rateLimit({
@@ -88,7 +92,7 @@ export function createRateLimits({ config, redis, logger, metrics }: RateLimitDe
       windowMs: config.RATE_LIMIT_WINDOW_MS,
       limit: config.RATE_LIMIT_MAX,
       // A Redis outage must not take the whole API down with it.
-      store: redisStore('client', 'requests pass without a limit'),
+      store: clientStore,
       passOnStoreError: true,
       keyGenerator: clientKey,
     }),
@@ -112,6 +116,7 @@ export function createRateLimits({ config, redis, logger, metrics }: RateLimitDe
       keyGenerator: (req) => accountKey(loginEmailOf(req) ?? ''),
     }),
     shutdown: () => {
+      clientStore.shutdown();
       credentialsStore.shutdown();
       accountStore.shutdown();
     },
