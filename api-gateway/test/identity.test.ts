@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 describe('identity', () => {
-  it('forwards the verified identity and drops every identity header the client made up', async () => {
+  it('forwards the verified identity, not the token, and drops every identity header the client made up', async () => {
     const claims = issuer.claims({ role: 'member' });
     const res = await request(gateway.url)
       .get('/api/messages?channel=general')
@@ -63,6 +63,8 @@ describe('identity', () => {
     expect(headers['x-user-role']).toBe('member');
     expect(headers['x-session-id']).toBe(claims.sid);
     expect(headers['x-user-anything']).toBeUndefined();
+    // The token itself stays at the gateway.
+    expect(headers.authorization).toBeUndefined();
   });
 
   it('refuses every kind of forged or unusable token before it reaches an upstream', async () => {

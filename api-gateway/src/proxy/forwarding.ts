@@ -20,6 +20,8 @@ export const stripClientIdentity: RequestHandler = (req, _res, next) => {
  */
 export const setForwardedHeaders: RequestHandler = (req, _res, next) => {
   if (req.identity) Object.assign(req.headers, identityHeaders(req.identity));
+  // Upstreams trust the identity headers, never the token: it stays here, one place fewer to leak from.
+  delete req.headers.authorization;
   req.headers['x-forwarded-for'] = req.ip ?? req.socket.remoteAddress ?? '';
   req.headers['x-forwarded-proto'] = req.protocol;
   if (req.host) req.headers['x-forwarded-host'] = req.host;
