@@ -145,7 +145,8 @@ describe('LeasingRedisStore', () => {
 describe('leaseSizeFor', () => {
   it('keeps small limits exact and a lease a small share of larger ones', () => {
     expect(leaseSizeFor(8)).toBe(1);
-    expect(leaseSizeFor(39)).toBe(1);
+    expect(leaseSizeFor(79)).toBe(1);
+    expect(leaseSizeFor(80)).toBe(2);
     expect(leaseSizeFor(600)).toBe(15);
     expect(leaseSizeFor(1_000_000)).toBe(50);
   });

@@ -102,7 +102,7 @@ const median = (values: number[]) => percentile([...values].sort((a, b) => a - b
  * round: the speed of a shared 2-core machine drifts over a minute, and a ratio of two runs made
  * at different moments would measure the drift as much as the gateway.
  */
-export async function runGateway({ connections = 10, seconds = 8, rounds = 3, latencySamples = 2_000 } = {}): Promise<GatewayBenchmark> {
+export async function runGateway({ connections = 10, seconds = 5, rounds = 7, latencySamples = 2_000 } = {}): Promise<GatewayBenchmark> {
   const namespace = `bench_${randomUUID().slice(0, 8)}`;
   const stack = await startStack({
     namespace,
@@ -140,8 +140,8 @@ export async function runGateway({ connections = 10, seconds = 8, rounds = 3, la
     // What the gateway would add: the same request, straight to the service.
     const identity = { 'x-user-id': claims.sub, 'x-user-role': claims.role, 'x-session-id': claims.sid };
     // Warm both paths (JIT, pools, JWKS cache) before measuring.
-    await load(directUrl, identity, connections, 2);
-    await load(proxiedUrl, bearer, connections, 2);
+    await load(directUrl, identity, connections, 3);
+    await load(proxiedUrl, bearer, connections, 3);
     const groups: CpuGroups = {
       ...localServers,
       'message-service': () => [stack.pids['message-service']!],

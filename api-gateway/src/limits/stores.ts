@@ -130,7 +130,7 @@ export interface LeasingStoreOptions {
   leaseSize: number;
 }
 
-/** A lease is at most this share of the limit (so 1 hit for limits under 40)... */
+/** A lease is at most this share of the limit (so one hit at a time, exact, for limits under 80)... */
 const LEASE_SHARE_OF_LIMIT = 1 / 40;
 /** ...and at most this many hits. */
 const MAX_LEASE = 50;
@@ -148,7 +148,7 @@ export const leaseSizeFor = (limit: number): number => Math.max(1, Math.min(MAX_
  * The budget is still shared and never overspent: every hit a replica admits was counted in Redis
  * first. What leasing costs is precision the other way: hits leased but not used by one replica
  * count against the client on the others, so a client spread over R replicas may be refused up to
- * (R - 1) x leaseSize hits early in a window (under 3% of the limit per replica with
+ * (R - 1) x leaseSize hits early in a window (2.5% of the limit per extra replica with
  * leaseSizeFor). Once a lease reaches the limit, the rest of the window is refused locally.
  */
 export class LeasingRedisStore implements Store {
