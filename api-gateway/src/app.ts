@@ -9,9 +9,7 @@ import {
   requestContext,
   requestLogger,
   requestMetrics,
-  type Logger,
-  type ReadinessChecks,
-  type ServiceMetrics,
+  type HttpAppBasics,
 } from '@board/service-kit';
 import { authenticate, type AuthenticateDeps } from './auth/authenticate';
 import { bufferRequestBody, hasChunkedBody, rejectOversizedBody } from './body';
@@ -21,12 +19,8 @@ import type { Upstream } from './proxy/upstream';
 import { upstreamHealth } from './proxy/upstream-health';
 import { isCredentialAttempt, isEventStream, isLoginAttempt, routeFamilyOf, routingPath, type UpstreamName } from './routes';
 
-export interface AppDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: ReadinessChecks;
-  isDraining: () => boolean;
-  trustProxyHops: number;
+/** The kit's basics, though the gateway builds its own app: it must not parse bodies. */
+export interface AppDeps extends HttpAppBasics {
   corsOrigins: readonly string[];
   bodyLimitBytes: number;
   healthCheckTimeoutMs: number;

@@ -1,19 +1,14 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
-  Lifecycle,
   RevocationList,
   RevocationMirror,
   checks,
   closeRedis,
-  closeServer,
-  createLogger,
-  createMetrics,
   createRedis,
-  listen,
   redisReady,
+  startService,
   type Logger,
   type Redis,
+  type StartedService,
 } from '@board/service-kit';
 import { createApp } from './app';
 import { FailOpenRevocationCheck } from './auth/revocations';
@@ -35,20 +30,13 @@ export interface StartOptions {
   redisStartupWaitMs?: number;
 }
 
-export interface Gateway {
-  url: string;
-  server: Server;
-  lifecycle: Lifecycle;
+export interface Gateway extends StartedService {
   redis: Redis;
   upstreams: Readonly<Record<UpstreamName, Upstream>>;
-  stop: () => Promise<void>;
 }
 
-export async function start(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
-  const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
-  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
-  try {
-    const metrics = createMetrics(SERVICE_NAME);
+export function start(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
+  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
     const gatewayMetrics = createGatewayMetrics(metrics.registry);
 
     // Every Redis call sits on the request path; a Redis that stops answering must count as down
@@ -109,16 +97,8 @@ export async function start(config: GatewayConfig, options: StartOptions = {}): 
         rejections: gatewayMetrics.authRejections,
       },
     });
-
-    const server = await listen(app, config.PORT);
-    lifecycle.onStop('http', () => closeServer(server));
-    const { port } = server.address() as AddressInfo;
-    logger.info({ port }, 'api-gateway listening');
-    return { url: `http://127.0.0.1:${port}`, server, lifecycle, redis, upstreams, stop: () => lifecycle.shutdown() };
-  } catch (error) {
-    await lifecycle.shutdown().catch(() => undefined);
-    throw error;
-  }
+    return { app, exposed: { redis, upstreams } };
+  });
 }
 
 function createUpstreams(config: GatewayConfig, metrics: GatewayMetrics, logger: Logger): Record<UpstreamName, Upstream> {

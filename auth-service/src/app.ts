@@ -1,5 +1,5 @@
 import { Router, type Express } from 'express';
-import { createHttpApp, type Logger, type ReadinessChecks, type ServiceMetrics } from '@board/service-kit';
+import { createHttpApp, type HttpAppBasics } from '@board/service-kit';
 import type { Accounts } from './domain/accounts';
 import type { SessionManager } from './domain/sessions';
 import type { SigningKeys } from './domain/signing-keys';
@@ -7,12 +7,7 @@ import { authRouter } from './routes/auth';
 import { jwksRouter } from './routes/jwks';
 import { sessionsRouter } from './routes/sessions';
 
-export interface AppDeps {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: ReadinessChecks;
-  isDraining: () => boolean;
-  trustProxyHops: number;
+export interface AppDeps extends HttpAppBasics {
   accounts: Accounts;
   sessions: SessionManager;
   keys: SigningKeys;
@@ -26,13 +21,5 @@ export function createApp(deps: AppDeps): Express {
   routes.use(authRouter({ accounts: deps.accounts, sessions: deps.sessions }));
   routes.use(sessionsRouter(deps.sessions));
   routes.use(jwksRouter(deps.keys));
-  return createHttpApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    readiness: deps.readiness,
-    routes,
-    isDraining: deps.isDraining,
-    trustProxyHops: deps.trustProxyHops,
-    jsonLimit: JSON_LIMIT,
-  });
+  return createHttpApp({ ...deps, routes, jsonLimit: JSON_LIMIT });
 }

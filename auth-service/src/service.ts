@@ -1,24 +1,17 @@
 import path from 'node:path';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
-  EventConsumer,
-  Lifecycle,
   RevocationList,
   checks,
   closeRedis,
-  closeServer,
-  createLogger,
-  createMessaging,
-  createMetrics,
   createRedis,
   openDatabase,
-  listen,
-  queueName,
   redisReady,
+  startMessaging,
+  startService,
   topologyFrom,
   type Logger,
   type Messaging,
+  type StartedService,
 } from '@board/service-kit';
 import { createApp } from './app';
 import type { AuthConfig } from './config';
@@ -45,23 +38,16 @@ export interface StartOptions {
   outboxPollIntervalMs?: number;
 }
 
-export interface AuthService {
-  url: string;
-  server: Server;
+export interface AuthService extends StartedService {
   pool: Awaited<ReturnType<typeof openDatabase>>;
   messaging: Messaging;
   keys: SigningKeys;
-  lifecycle: Lifecycle;
-  stop: () => Promise<void>;
 }
 
 /** Wires auth-service to its real dependencies and starts listening. */
-export async function start(config: AuthConfig, options: StartOptions = {}): Promise<AuthService> {
-  const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
-  const metrics = createMetrics(SERVICE_NAME);
-  const authMetrics = createAuthMetrics(metrics.registry);
-  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
-  try {
+export function start(config: AuthConfig, options: StartOptions = {}): Promise<AuthService> {
+  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
+    const authMetrics = createAuthMetrics(metrics.registry);
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
 
     const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME);
@@ -70,18 +56,23 @@ export async function start(config: AuthConfig, options: StartOptions = {}): Pro
     await redisReady(redis, REDIS_STARTUP_WAIT_MS).catch((error: unknown) => logger.warn({ err: error }, 'starting without Redis'));
     const revocationList = new RevocationList(redis, config.REDIS_KEY_PREFIX);
 
-    const topology = topologyFrom(config);
-    const messaging = createMessaging({
+    const messaging = await startMessaging({
       service: SERVICE_NAME,
       amqpUrl: config.AMQP_URL,
-      topology,
+      topology: topologyFrom(config),
       pool,
       logger,
       registry: metrics.registry,
       lifecycle,
       outboxPollIntervalMs: options.outboxPollIntervalMs,
+      consume: {
+        consumer: CONSUMER,
+        routingKeys: CONSUMED_EVENTS,
+        handle: (db) => eventHandler({ db, revocations: revocationList, metrics: authMetrics }),
+        retryDelaysMs: options.retryDelaysMs,
+      },
     });
-    const { db, connection, relay } = messaging;
+    const { db, connection } = messaging;
 
     const keys = new SigningKeys({
       db,
@@ -116,21 +107,6 @@ export async function start(config: AuthConfig, options: StartOptions = {}): Pro
       logger.warn('set both ADMIN_EMAIL and ADMIN_PASSWORD to seed the admin account; skipping');
     }
 
-    relay.start();
-    const consumer = new EventConsumer({
-      connection,
-      topology,
-      queue: queueName(topology, CONSUMER),
-      routingKeys: CONSUMED_EVENTS,
-      handle: eventHandler({ db, revocations: revocationList, metrics: authMetrics }),
-      logger,
-      registry: metrics.registry,
-      retryDelaysMs: options.retryDelaysMs,
-    });
-    await consumer.start();
-    lifecycle.onStop('event-consumer', () => consumer.stop());
-    connection.start();
-
     const keyCheck = runEvery('signing-key-check', config.SIGNING_KEY_CHECK_INTERVAL_MS, () => keys.refresh(), logger);
     lifecycle.onStop('signing-key-check', () => keyCheck.stop());
     const cleanup = runEvery('session-cleanup', config.SESSION_CLEANUP_INTERVAL_MS, () => cleanUpSessions(db, logger), logger);
@@ -146,22 +122,6 @@ export async function start(config: AuthConfig, options: StartOptions = {}): Pro
       sessions,
       keys,
     });
-    const server = await listen(app, config.PORT);
-    lifecycle.onStop('http', () => closeServer(server));
-    const { port } = server.address() as AddressInfo;
-    logger.info({ port }, 'auth-service listening');
-
-    return {
-      url: `http://127.0.0.1:${port}`,
-      server,
-      pool,
-      messaging,
-      keys,
-      lifecycle,
-      stop: () => lifecycle.shutdown(),
-    };
-  } catch (error) {
-    await lifecycle.shutdown().catch(() => undefined);
-    throw error;
-  }
+    return { app, exposed: { pool, messaging, keys } };
+  });
 }

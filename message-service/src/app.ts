@@ -1,24 +1,12 @@
 import type { Express } from 'express';
-import { createHttpApp, type Logger, type ReadinessChecks, type ServiceMetrics } from '@board/service-kit';
+import { createHttpApp, type HttpAppBasics } from '@board/service-kit';
 import type { MessageBoard } from './domain/board';
 import { messagesRouter } from './routes/messages';
 
-export interface AppDependencies {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: ReadinessChecks;
+export interface AppDependencies extends HttpAppBasics {
   board: MessageBoard;
-  isDraining: () => boolean;
-  trustProxyHops: number;
 }
 
 export function createApp(deps: AppDependencies): Express {
-  return createHttpApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    readiness: deps.readiness,
-    isDraining: deps.isDraining,
-    trustProxyHops: deps.trustProxyHops,
-    routes: messagesRouter(deps.board),
-  });
+  return createHttpApp({ ...deps, routes: messagesRouter(deps.board) });
 }

@@ -1,22 +1,15 @@
 import path from 'node:path';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   Counter,
-  EventConsumer,
-  Lifecycle,
   checks,
-  closeServer,
-  createLogger,
-  createMessaging,
-  createMetrics,
-  listen,
   openDatabase,
-  queueName,
+  startMessaging,
+  startService,
   topologyFrom,
   type AmqpConnection,
   type Database,
   type Logger,
+  type StartedService,
 } from '@board/service-kit';
 import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
@@ -33,49 +26,27 @@ export interface StartOptions {
   outboxPollIntervalMs?: number;
 }
 
-export interface RunningService {
-  url: string;
-  server: Server;
-  lifecycle: Lifecycle;
+export interface RunningService extends StartedService {
   db: Database;
   amqp: AmqpConnection;
-  /** Stops everything that start() started: HTTP first, the database pool last. */
-  stop: () => Promise<void>;
 }
 
 /** Wires message-service to its real dependencies and starts serving. */
-export async function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
-  const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
-  const metrics = createMetrics(SERVICE_NAME);
-  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
-  try {
+export function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
+  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
 
-    const topology = topologyFrom(config);
-    const messaging = createMessaging({
+    const messaging = await startMessaging({
       service: SERVICE_NAME,
       amqpUrl: config.AMQP_URL,
-      topology,
+      topology: topologyFrom(config),
       pool,
       logger,
       registry: metrics.registry,
       lifecycle,
       outboxPollIntervalMs: options.outboxPollIntervalMs,
+      consume: { consumer: CONSUMER_NAME, routingKeys: CONSUMED_EVENTS, handle: handleUserEvent, retryDelaysMs: options.retryDelaysMs },
     });
-    const consumer = new EventConsumer({
-      connection: messaging.connection,
-      topology,
-      queue: queueName(topology, CONSUMER_NAME),
-      routingKeys: CONSUMED_EVENTS,
-      handle: handleUserEvent(messaging.db),
-      logger,
-      registry: metrics.registry,
-      retryDelaysMs: options.retryDelaysMs,
-    });
-    await consumer.start();
-    lifecycle.onStop('consumer', () => consumer.stop());
-    messaging.relay.start();
-    messaging.connection.start();
 
     const board = new MessageBoard({
       db: messaging.db,
@@ -93,21 +64,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       trustProxyHops: config.TRUST_PROXY_HOPS,
       readiness: { postgres: checks.postgres(pool), rabbitmq: checks.rabbitmq(messaging.connection) },
     });
-    const server = await listen(app, config.PORT);
-    lifecycle.onStop('http', () => closeServer(server));
-
-    const { port } = server.address() as AddressInfo;
-    logger.info({ port }, 'message-service listening');
-    return {
-      url: `http://127.0.0.1:${port}`,
-      server,
-      lifecycle,
-      db: messaging.db,
-      amqp: messaging.connection,
-      stop: () => lifecycle.shutdown(),
-    };
-  } catch (error) {
-    await lifecycle.shutdown().catch(() => undefined);
-    throw error;
-  }
+    return { app, exposed: { db: messaging.db, amqp: messaging.connection } };
+  });
 }

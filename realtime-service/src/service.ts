@@ -1,19 +1,15 @@
-import type { Server } from 'node:http';
 import {
   AmqpConnection,
   EventConsumer,
-  Lifecycle,
   RevocationList,
   checks,
   closeRedis,
-  closeServer,
-  createLogger,
-  createMetrics,
   createRedis,
-  listen,
   queueName,
+  startService,
   topologyFrom,
   type Logger,
+  type StartedService,
 } from '@board/service-kit';
 import { createApp } from './app';
 import type { Config } from './config';
@@ -34,21 +30,14 @@ export interface StartOptions {
   ticketTtlMs?: number;
 }
 
-export interface RealtimeService {
-  url: string;
-  server: Server;
-  lifecycle: Lifecycle;
+export interface RealtimeService extends StartedService {
   /** The replay stream, for tests that append directly. */
   eventLog: EventLog;
-  stop: () => Promise<void>;
 }
 
-export async function start(config: Config, options: StartOptions = {}): Promise<RealtimeService> {
-  const logger = options.logger ?? createLogger({ service: SERVICE, level: config.LOG_LEVEL });
-  const metrics = createMetrics(SERVICE);
-  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
+export function start(config: Config, options: StartOptions = {}): Promise<RealtimeService> {
   const prefix = config.REDIS_KEY_PREFIX;
-  try {
+  return startService({ name: SERVICE, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
     // What is registered last stops first: the consumer, then the streams, HTTP, and Redis last.
     const redis = createRedis(config.REDIS_URL, logger, SERVICE);
     lifecycle.onStop('redis', () => closeRedis(redis));
@@ -92,10 +81,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
         rabbitmq: checks.rabbitmq(connection),
       },
     });
-    const server = await listen(app, config.PORT);
-    lifecycle.onStop('http', () => closeServer(server));
-    lifecycle.onStop('sse-streams', () => hub.shutdown());
-
     const topology = topologyFrom(config);
     const consumer = new EventConsumer({
       connection,
@@ -106,16 +91,12 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       logger,
       registry: metrics.registry,
     });
-    await consumer.start();
-    lifecycle.onStop('consumer', () => consumer.stop());
-    connection.start();
-
-    const address = server.address();
-    const port = typeof address === 'object' && address ? address.port : config.PORT;
-    logger.info({ port }, `${SERVICE} listening`);
-    return { url: `http://127.0.0.1:${port}`, server, lifecycle, eventLog, stop: () => lifecycle.shutdown() };
-  } catch (error) {
-    await lifecycle.shutdown().catch(() => undefined);
-    throw error;
-  }
+    const whenListening = async () => {
+      lifecycle.onStop('sse-streams', () => hub.shutdown());
+      await consumer.start();
+      lifecycle.onStop('consumer', () => consumer.stop());
+      connection.start();
+    };
+    return { app, exposed: { eventLog }, whenListening };
+  });
 }

@@ -85,6 +85,9 @@ export interface HttpAppOptions {
   jsonLimit?: string | number;
 }
 
+/** What every service's app is built with besides its own routes (all of it given, nothing left to defaults). */
+export type HttpAppBasics = Required<Omit<HttpAppOptions, 'routes' | 'jsonLimit'>>;
+
 /**
  * The Express app every service shares: request id and logging, metrics, health, security
  * headers, JSON parsing with the right 4xx for bad bodies, and the one error shape.

@@ -21,3 +21,4 @@ export * from './events/topology';
 export * from './events/publisher';
 export * from './events/outbox-relay';
 export * from './events/consumer';
+export * from './service';

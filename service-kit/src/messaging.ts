@@ -2,10 +2,12 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { Database } from './database';
+import type { AnyEvent } from './events/catalog';
 import { AmqpConnection } from './events/connection';
+import { EventConsumer, type HandlerOutcome } from './events/consumer';
 import { OutboxRelay } from './events/outbox-relay';
 import { EventPublisher } from './events/publisher';
-import type { Topology } from './events/topology';
+import { queueName, type Topology } from './events/topology';
 import type { Lifecycle } from './lifecycle';
 
 export interface MessagingOptions {
@@ -46,4 +48,42 @@ export function createMessaging(options: MessagingOptions): Messaging {
   options.lifecycle?.onStop('rabbitmq', () => connection.close());
   options.lifecycle?.onStop('outbox-relay', () => relay.stop());
   return { connection, publisher, relay, db };
+}
+
+export interface ConsumingMessagingOptions extends MessagingOptions {
+  lifecycle: Lifecycle;
+  /** The service's consumer of other services' events. */
+  consume: {
+    /** The consumer's name; its queue is named after it (see queueName). */
+    consumer: string;
+    routingKeys: readonly string[];
+    /** Makes the handler, given the Database whose transactions record (and claim) events. */
+    handle: (db: Database) => (event: AnyEvent) => Promise<HandlerOutcome | void>;
+    retryDelaysMs?: readonly number[];
+  };
+}
+
+/**
+ * createMessaging for a service that also consumes events, all of it started: the consumer, the
+ * outbox relay and the connection, each registered with the lifecycle (the consumer stops first,
+ * then the relay, then the connection).
+ */
+export async function startMessaging(options: ConsumingMessagingOptions): Promise<Messaging> {
+  const messaging = createMessaging(options);
+  const { topology, consume, lifecycle } = options;
+  const consumer = new EventConsumer({
+    connection: messaging.connection,
+    topology,
+    queue: queueName(topology, consume.consumer),
+    routingKeys: consume.routingKeys,
+    handle: consume.handle(messaging.db),
+    logger: options.logger,
+    registry: options.registry,
+    retryDelaysMs: consume.retryDelaysMs,
+  });
+  await consumer.start();
+  lifecycle.onStop('consumer', () => consumer.stop());
+  messaging.relay.start();
+  messaging.connection.start();
+  return messaging;
 }

@@ -1,24 +1,12 @@
 import type { Express } from 'express';
-import { createHttpApp, type Logger, type ReadinessChecks, type ServiceMetrics } from '@board/service-kit';
+import { createHttpApp, type HttpAppBasics } from '@board/service-kit';
 import type { Directory } from './domain/directory';
 import { usersRouter } from './routes/users';
 
-export interface AppDependencies {
-  logger: Logger;
-  metrics: ServiceMetrics;
-  readiness: ReadinessChecks;
+export interface AppDependencies extends HttpAppBasics {
   directory: Directory;
-  isDraining: () => boolean;
-  trustProxyHops: number;
 }
 
 export function createApp(deps: AppDependencies): Express {
-  return createHttpApp({
-    logger: deps.logger,
-    metrics: deps.metrics,
-    readiness: deps.readiness,
-    isDraining: deps.isDraining,
-    trustProxyHops: deps.trustProxyHops,
-    routes: usersRouter(deps.directory),
-  });
+  return createHttpApp({ ...deps, routes: usersRouter(deps.directory) });
 }

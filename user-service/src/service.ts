@@ -1,25 +1,18 @@
 import path from 'node:path';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   Counter,
-  EventConsumer,
-  Lifecycle,
   RevocationList,
   checks,
   closeRedis,
-  closeServer,
-  createLogger,
-  createMessaging,
-  createMetrics,
   createRedis,
-  listen,
   openDatabase,
-  queueName,
+  startMessaging,
+  startService,
   topologyFrom,
   type AmqpConnection,
   type Database,
   type Logger,
+  type StartedService,
   type Redis,
 } from '@board/service-kit';
 import { createApp } from './app';
@@ -37,53 +30,31 @@ export interface StartOptions {
   outboxPollIntervalMs?: number;
 }
 
-export interface RunningService {
-  url: string;
-  server: Server;
-  lifecycle: Lifecycle;
+export interface RunningService extends StartedService {
   db: Database;
   redis: Redis;
   amqp: AmqpConnection;
-  /** Stops everything that start() started: HTTP first, the database pool last. */
-  stop: () => Promise<void>;
 }
 
 /** Wires user-service to its real dependencies and starts serving. */
-export async function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
-  const logger = options.logger ?? createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
-  const metrics = createMetrics(SERVICE_NAME);
-  const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
-  try {
+export function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
+  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
 
     const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME);
     lifecycle.onStop('redis', () => closeRedis(redis));
 
-    const topology = topologyFrom(config);
-    const messaging = createMessaging({
+    const messaging = await startMessaging({
       service: SERVICE_NAME,
       amqpUrl: config.AMQP_URL,
-      topology,
+      topology: topologyFrom(config),
       pool,
       logger,
       registry: metrics.registry,
       lifecycle,
       outboxPollIntervalMs: options.outboxPollIntervalMs,
+      consume: { consumer: CONSUMER_NAME, routingKeys: CONSUMED_EVENTS, handle: handleUserEvent, retryDelaysMs: options.retryDelaysMs },
     });
-    const consumer = new EventConsumer({
-      connection: messaging.connection,
-      topology,
-      queue: queueName(topology, CONSUMER_NAME),
-      routingKeys: CONSUMED_EVENTS,
-      handle: handleUserEvent(messaging.db),
-      logger,
-      registry: metrics.registry,
-      retryDelaysMs: options.retryDelaysMs,
-    });
-    await consumer.start();
-    lifecycle.onStop('consumer', () => consumer.stop());
-    messaging.relay.start();
-    messaging.connection.start();
 
     const directory = new Directory({
       db: messaging.db,
@@ -105,22 +76,6 @@ export async function start(config: Config, options: StartOptions = {}): Promise
       trustProxyHops: config.TRUST_PROXY_HOPS,
       readiness: { postgres: checks.postgres(pool), redis: checks.redis(redis), rabbitmq: checks.rabbitmq(messaging.connection) },
     });
-    const server = await listen(app, config.PORT);
-    lifecycle.onStop('http', () => closeServer(server));
-
-    const { port } = server.address() as AddressInfo;
-    logger.info({ port }, 'user-service listening');
-    return {
-      url: `http://127.0.0.1:${port}`,
-      server,
-      lifecycle,
-      db: messaging.db,
-      redis,
-      amqp: messaging.connection,
-      stop: () => lifecycle.shutdown(),
-    };
-  } catch (error) {
-    await lifecycle.shutdown().catch(() => undefined);
-    throw error;
-  }
+    return { app, exposed: { db: messaging.db, redis, amqp: messaging.connection } };
+  });
 }
