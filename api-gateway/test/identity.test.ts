@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Redis, RevocationList } from '@board/service-kit';
-import { freePort, sleep } from '@board/service-kit/testing';
+import { expectErrorResponse, freePort, sleep } from '@board/service-kit/testing';
 import type { Gateway } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { FakeUpstream, killAll, startFakeUpstreams, upstreamEnv, type FakeUpstreams } from './support/upstream';
@@ -20,10 +20,6 @@ let redis: Redis;
 
 const jwksFetches = () => auth.requests.filter((recorded) => recorded.url === JWKS_PATH).length;
 
-const expectError = (res: request.Response, status: number, code: string) => {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(res.body.error).toEqual({ code, message: expect.any(String), requestId: res.headers['x-request-id'] });
-};
 
 beforeAll(async () => {
   upstreams = await startFakeUpstreams();
@@ -74,7 +70,7 @@ describe('identity', () => {
     for (const [kind, token] of Object.entries(forgeries)) {
       const res = await request(gateway.url).get('/api/messages').set('Authorization', `Bearer ${token}`);
       expect(res.status).toBe(401);
-      expectError(res, 401, res.body.error.code);
+      expectErrorResponse(res, 401, res.body.error.code);
       outcomes[kind] = res.body.error.code;
     }
     expect(outcomes).toEqual(
@@ -87,10 +83,10 @@ describe('identity', () => {
 
   it('requires a Bearer token on protected routes', async () => {
     const missing = await request(gateway.url).post('/api/messages').send({ body: 'hi' });
-    expectError(missing, 401, 'UNAUTHORIZED');
+    expectErrorResponse(missing, 401, 'UNAUTHORIZED');
     expect(missing.headers['www-authenticate']).toBe('Bearer');
-    expectError(await request(gateway.url).get('/api/users/me').set('Authorization', 'Basic dXNlcjpwdw=='), 401, 'INVALID_TOKEN');
-    expectError(await request(gateway.url).get('/api/users/me').set('Authorization', 'Bearer'), 401, 'INVALID_TOKEN');
+    expectErrorResponse(await request(gateway.url).get('/api/users/me').set('Authorization', 'Basic dXNlcjpwdw=='), 401, 'INVALID_TOKEN');
+    expectErrorResponse(await request(gateway.url).get('/api/users/me').set('Authorization', 'Bearer'), 401, 'INVALID_TOKEN');
   });
 
   it('lets public routes through without a token, still without client-made identity headers', async () => {
@@ -103,12 +99,12 @@ describe('identity', () => {
     expect((await request(gateway.url).get(JWKS_PATH)).body).toEqual(issuer.jwks());
     expect((await request(gateway.url).get('/api/events?ticket=abc&channels=general')).status).toBe(200);
     expect(realtime.last().headers['x-user-id']).toBeUndefined();
-    expectError(await request(gateway.url).post('/api/events/ticket'), 401, 'UNAUTHORIZED');
+    expectErrorResponse(await request(gateway.url).post('/api/events/ticket'), 401, 'UNAUTHORIZED');
   });
 
   it('still verifies a token sent to a public route', async () => {
     const refused = await request(gateway.url).post('/api/auth/logout').set('Authorization', `Bearer ${issuer.forgeries()['alg none']}`);
-    expectError(refused, 401, 'INVALID_TOKEN');
+    expectErrorResponse(refused, 401, 'INVALID_TOKEN');
     const claims = issuer.claims();
     const accepted = await request(gateway.url).post('/api/auth/logout').set('Authorization', `Bearer ${issuer.sign(claims)}`);
     expect(accepted.status).toBe(200);
@@ -121,13 +117,13 @@ describe('identity', () => {
     const sessionToken = issuer.sign(session);
     expect((await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${sessionToken}`)).status).toBe(200);
     await revocations.revokeSessions([session.sid]);
-    expectError(await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${sessionToken}`), 401, 'SESSION_REVOKED');
+    expectErrorResponse(await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${sessionToken}`), 401, 'SESSION_REVOKED');
 
     const user = issuer.claims();
     const userToken = issuer.sign(user);
     expect((await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${userToken}`)).status).toBe(200);
     await revocations.revokeUser(user.sub);
-    expectError(await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${userToken}`), 401, 'SESSION_REVOKED');
+    expectErrorResponse(await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${userToken}`), 401, 'SESSION_REVOKED');
     // Another session of someone else is untouched.
     expect((await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${issuer.sign()}`)).status).toBe(200);
   });
@@ -136,7 +132,7 @@ describe('identity', () => {
     const token = issuer.sign(issuer.claims(), { expiresIn: 1 });
     expect((await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${token}`)).status).toBe(200);
     await sleep(7_000 - (Date.now() % 1000)); // past exp plus the 5 s clock tolerance
-    expectError(await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${token}`), 401, 'TOKEN_EXPIRED');
+    expectErrorResponse(await request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${token}`), 401, 'TOKEN_EXPIRED');
   }, 15_000);
 
   it('keeps fetched keys, and fetches again for a kid it has not seen (key rotation)', async () => {
@@ -172,10 +168,10 @@ describe('identity', () => {
   });
 
   it('answers 404 in the error shape outside its routes', async () => {
-    expectError(await request(gateway.url).get('/admin'), 404, 'NOT_FOUND');
-    expectError(await request(gateway.url).get('/api/unknown'), 404, 'NOT_FOUND');
-    expectError(await request(gateway.url).get('/api/eventsource'), 404, 'NOT_FOUND');
-    expectError(await request(gateway.url).post('/api/health'), 404, 'NOT_FOUND');
+    expectErrorResponse(await request(gateway.url).get('/admin'), 404, 'NOT_FOUND');
+    expectErrorResponse(await request(gateway.url).get('/api/unknown'), 404, 'NOT_FOUND');
+    expectErrorResponse(await request(gateway.url).get('/api/eventsource'), 404, 'NOT_FOUND');
+    expectErrorResponse(await request(gateway.url).post('/api/health'), 404, 'NOT_FOUND');
   });
 });
 
@@ -198,7 +194,7 @@ describe('when the signing keys cannot be fetched', () => {
       const unseen = await request(gatewayWithShortCache.url)
         .get('/api/messages')
         .set('Authorization', `Bearer ${issuer.sign(issuer.claims(), {}, rotated)}`);
-      expectError(unseen, 503, 'SERVICE_UNAVAILABLE');
+      expectErrorResponse(unseen, 503, 'SERVICE_UNAVAILABLE');
     } finally {
       await gatewayWithShortCache.stop();
     }
@@ -209,7 +205,7 @@ describe('when the signing keys cannot be fetched', () => {
     const blind = await startGateway({ REDIS_KEY_PREFIX: prefix, AUTH_SERVICE_URL: nowhere, MESSAGE_SERVICE_URL: messages.url });
     try {
       const res = await request(blind.url).get('/api/messages').set('Authorization', `Bearer ${issuer.sign()}`);
-      expectError(res, 503, 'SERVICE_UNAVAILABLE');
+      expectErrorResponse(res, 503, 'SERVICE_UNAVAILABLE');
       expect(res.headers['retry-after']).toBe('5');
     } finally {
       await blind.stop();

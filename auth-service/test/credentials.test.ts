@@ -1,9 +1,9 @@
 import request from 'supertest';
+import { expectErrorResponse } from '@board/service-kit/testing';
 import type { AuthService } from '../src/service';
 import {
   TestWorld,
   asGateway,
-  expectError,
   login,
   newAccount,
   register,
@@ -60,11 +60,11 @@ describe('POST /api/auth/register', () => {
     const sameEmail = await request(url)
       .post('/api/auth/register')
       .send({ ...newAccount(), email: account.email.toUpperCase() });
-    expectError(sameEmail, 409, 'EMAIL_TAKEN');
+    expectErrorResponse(sameEmail, 409, 'EMAIL_TAKEN');
     const sameUsername = await request(url)
       .post('/api/auth/register')
       .send({ ...newAccount(), username: account.username.toUpperCase() });
-    expectError(sameUsername, 409, 'USERNAME_TAKEN');
+    expectErrorResponse(sameUsername, 409, 'USERNAME_TAKEN');
   });
 
   it('records user.registered in the outbox with the account', async () => {
@@ -92,19 +92,19 @@ describe('POST /api/auth/register', () => {
     const res = await request(url)
       .post('/api/auth/register')
       .send({ ...newAccount(), ...change });
-    expectError(res, 400, 'VALIDATION_FAILED');
+    expectErrorResponse(res, 400, 'VALIDATION_FAILED');
     expect(res.body.error.details.map((detail: { field: string }) => detail.field).sort()).toEqual(fields);
   });
 
   it('answers malformed JSON with 400, an oversized body with 413 and a non-JSON body with 415', async () => {
     const malformed = await request(url).post('/api/auth/register').set('Content-Type', 'application/json').send('{"email": "a@b.c",');
-    expectError(malformed, 400, 'MALFORMED_JSON');
+    expectErrorResponse(malformed, 400, 'MALFORMED_JSON');
     const oversized = await request(url)
       .post('/api/auth/register')
       .send({ ...newAccount(), displayName: 'x'.repeat(20_000) });
-    expectError(oversized, 413, 'PAYLOAD_TOO_LARGE');
+    expectErrorResponse(oversized, 413, 'PAYLOAD_TOO_LARGE');
     const form = await request(url).post('/api/auth/login').type('form').send({ email: 'a@b.c', password: 'x' });
-    expectError(form, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectErrorResponse(form, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 });
 
@@ -150,7 +150,7 @@ describe('POST /api/auth/login', () => {
       body: { error: { ...res.body.error, requestId: undefined } },
       cookies: res.headers['set-cookie'],
     });
-    expectError(wrongPassword, 401, 'INVALID_CREDENTIALS');
+    expectErrorResponse(wrongPassword, 401, 'INVALID_CREDENTIALS');
     expect(strip(unknownEmail)).toEqual(strip(wrongPassword));
   });
 
@@ -160,7 +160,7 @@ describe('POST /api/auth/login', () => {
     const res = await request(url)
       .post('/api/auth/login')
       .send({ email: account.email, password: `${account.password}extra` });
-    expectError(res, 401, 'INVALID_CREDENTIALS');
+    expectErrorResponse(res, 401, 'INVALID_CREDENTIALS');
   });
 
   it('rehashes a password made with another cost at the next successful login', async () => {
@@ -175,7 +175,7 @@ describe('POST /api/auth/login', () => {
 
   it('answers missing fields with 400 VALIDATION_FAILED', async () => {
     const res = await request(url).post('/api/auth/login').send({ email: 'someone@example.com' });
-    expectError(res, 400, 'VALIDATION_FAILED');
+    expectErrorResponse(res, 400, 'VALIDATION_FAILED');
     expect(res.body.error.details).toEqual([expect.objectContaining({ field: 'password' })]);
   });
 
@@ -196,12 +196,12 @@ describe('POST /api/auth/password', () => {
       .send({ oldPassword: current.account.password, newPassword: 'a brand new password' });
     expect(res.status).toBe(204);
 
-    expectError(await request(url).post('/api/auth/login').send(current.account), 401, 'INVALID_CREDENTIALS');
+    expectErrorResponse(await request(url).post('/api/auth/login').send(current.account), 401, 'INVALID_CREDENTIALS');
     await login(url, { email: current.account.email, password: 'a brand new password' });
     expect(await world.isSessionRevokedInRedis(other.identity.sessionId)).toBe(true);
     expect(await world.isSessionRevokedInRedis(current.identity.sessionId)).toBe(false);
     expect((await request(url).get('/api/auth/sessions').set(asGateway(current))).status).toBe(200);
-    expectError(await request(url).get('/api/auth/sessions').set(asGateway(other)), 401, 'SESSION_REVOKED');
+    expectErrorResponse(await request(url).get('/api/auth/sessions').set(asGateway(other)), 401, 'SESSION_REVOKED');
   });
 
   it('refuses a wrong old password with 401 INVALID_CREDENTIALS and changes nothing', async () => {
@@ -211,7 +211,7 @@ describe('POST /api/auth/password', () => {
       .post('/api/auth/password')
       .set(asGateway(client))
       .send({ oldPassword: 'not the password', newPassword: 'a brand new password' });
-    expectError(res, 401, 'INVALID_CREDENTIALS');
+    expectErrorResponse(res, 401, 'INVALID_CREDENTIALS');
     await login(url, client.account);
     expect((await request(url).get('/api/auth/sessions').set(asGateway(other))).status).toBe(200);
   });
@@ -219,13 +219,13 @@ describe('POST /api/auth/password', () => {
   it('validates the new password and requires the gateway identity', async () => {
     const client = await registerAndLogin(url);
     const tooShort = await request(url).post('/api/auth/password').set(asGateway(client)).send({ oldPassword: client.account.password, newPassword: 'short' });
-    expectError(tooShort, 400, 'VALIDATION_FAILED');
+    expectErrorResponse(tooShort, 400, 'VALIDATION_FAILED');
     const same = await request(url)
       .post('/api/auth/password')
       .set(asGateway(client))
       .send({ oldPassword: client.account.password, newPassword: client.account.password });
-    expectError(same, 400, 'VALIDATION_FAILED');
+    expectErrorResponse(same, 400, 'VALIDATION_FAILED');
     const anonymous = await request(url).post('/api/auth/password').send({ oldPassword: client.account.password, newPassword: 'a brand new password' });
-    expectError(anonymous, 401, 'UNAUTHORIZED');
+    expectErrorResponse(anonymous, 401, 'UNAUTHORIZED');
   });
 });

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { createEvent, type AnyEvent, type EventEnvelope } from '@board/service-kit';
-import { TEST_AMQP_URL, TcpProxy, observeEvents, publishRaw, sleep, waitFor, type EventObserver } from '@board/service-kit/testing';
+import { TEST_AMQP_URL, TcpProxy, expectErrorResponse, observeEvents, publishRaw, sleep, waitFor, type EventObserver } from '@board/service-kit/testing';
 import type { AuthService } from '../src/service';
-import { RETRY_DELAYS_MS, TestWorld, asGateway, expectError, login, newAccount, refresh, registerAndLogin } from './support';
+import { RETRY_DELAYS_MS, TestWorld, asGateway, login, newAccount, refresh, registerAndLogin } from './support';
 
 let world: TestWorld;
 let proxy: TcpProxy;
@@ -87,9 +87,9 @@ describe('consuming', () => {
     for (const device of [laptop, phone]) expect(await world.isSessionRevokedInRedis(device.identity.sessionId)).toBe(true);
     const sessions = await service.pool.query('SELECT 1 FROM sessions WHERE user_id = $1', [laptop.userId]);
     expect(sessions.rowCount).toBe(0);
-    expectError(await refresh(service.url, phone), 401, 'INVALID_REFRESH_TOKEN');
-    expectError(await request(service.url).post('/api/auth/login').send(laptop.account), 401, 'INVALID_CREDENTIALS');
-    expectError(await request(service.url).get('/api/auth/sessions').set(asGateway(laptop)), 401, 'SESSION_REVOKED');
+    expectErrorResponse(await refresh(service.url, phone), 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(await request(service.url).post('/api/auth/login').send(laptop.account), 401, 'INVALID_CREDENTIALS');
+    expectErrorResponse(await request(service.url).get('/api/auth/sessions').set(asGateway(laptop)), 401, 'SESSION_REVOKED');
 
     await publishRaw(world.topology, event.type, event);
     await waitFor(async () => (await consumed('user.deleted', 'duplicate')) === 1, { what: 'the redelivery' });

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { TcpProxy, waitFor } from '@board/service-kit/testing';
+import { TcpProxy, expectErrorResponse, waitFor } from '@board/service-kit/testing';
 import type { AuthService } from '../src/service';
 import {
   TEST_REDIS_URL,
@@ -7,7 +7,6 @@ import {
   asGateway,
   clientFrom,
   cookieHeader,
-  expectError,
   login,
   refresh,
   registerAndLogin,
@@ -68,13 +67,13 @@ describe('POST /api/auth/refresh', () => {
     const rotated = clientFrom(await refresh(url, victim));
 
     const replay = await refresh(url, victim);
-    expectError(replay, 401, 'REFRESH_TOKEN_REUSED');
+    expectErrorResponse(replay, 401, 'REFRESH_TOKEN_REUSED');
     expectCookiesCleared(replay);
     expect(await world.isSessionRevokedInRedis(victim.identity.sessionId)).toBe(true);
 
     // The newest token of the family is dead too, and so are its access tokens here.
-    expectError(await refresh(url, rotated), 401, 'INVALID_REFRESH_TOKEN');
-    expectError(await request(url).get('/api/auth/sessions').set(asGateway(rotated)), 401, 'SESSION_REVOKED');
+    expectErrorResponse(await refresh(url, rotated), 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(await request(url).get('/api/auth/sessions').set(asGateway(rotated)), 401, 'SESSION_REVOKED');
     const text = (await request(url).get('/metrics')).text;
     expect(text).toMatch(/auth_refresh_total\{[^}]*outcome="reuse_detected"[^}]*\} [1-9]/);
   });
@@ -90,33 +89,33 @@ describe('POST /api/auth/refresh', () => {
     const client = await registerAndLogin(url);
     const rejectedBefore = await refreshOutcomes('rejected');
     const noHeader = await request(url).post('/api/auth/refresh').set('Cookie', cookieHeader(client));
-    expectError(noHeader, 403, 'CSRF_FAILED');
+    expectErrorResponse(noHeader, 403, 'CSRF_FAILED');
     const wrongHeader = await request(url).post('/api/auth/refresh').set('Cookie', cookieHeader(client)).set('X-CSRF-Token', 'forged');
-    expectError(wrongHeader, 403, 'CSRF_FAILED');
+    expectErrorResponse(wrongHeader, 403, 'CSRF_FAILED');
     const noCookie = await request(url)
       .post('/api/auth/refresh')
       .set('Cookie', cookieHeader({ refreshToken: client.refreshToken }))
       .set('X-CSRF-Token', client.csrfToken);
-    expectError(noCookie, 403, 'CSRF_FAILED');
+    expectErrorResponse(noCookie, 403, 'CSRF_FAILED');
     // A header that matches a planted cookie is still refused: the token must be the session's own.
     const planted = await refresh(url, { refreshToken: client.refreshToken, csrfToken: 'planted-by-an-attacker' });
-    expectError(planted, 403, 'CSRF_FAILED');
+    expectErrorResponse(planted, 403, 'CSRF_FAILED');
     expect(await refreshOutcomes('rejected')).toBe(rejectedBefore + 4);
 
     expect((await refresh(url, client)).status).toBe(200);
   });
 
   it('answers 401 INVALID_REFRESH_TOKEN for a missing or unknown refresh token', async () => {
-    expectError(await request(url).post('/api/auth/refresh'), 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(await request(url).post('/api/auth/refresh'), 401, 'INVALID_REFRESH_TOKEN');
     const unknown = await refresh(url, { refreshToken: 'unknown-token', csrfToken: 'whatever' });
-    expectError(unknown, 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(unknown, 401, 'INVALID_REFRESH_TOKEN');
     expectCookiesCleared(unknown);
   });
 
   it('refuses to refresh a session past its absolute expiry', async () => {
     const client = await registerAndLogin(url);
     await service.pool.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [client.identity.sessionId]);
-    expectError(await refresh(url, client), 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(await refresh(url, client), 401, 'INVALID_REFRESH_TOKEN');
   });
 });
 
@@ -127,7 +126,7 @@ describe('POST /api/auth/logout', () => {
     expect(res.status).toBe(204);
     expectCookiesCleared(res);
     expect(await world.isSessionRevokedInRedis(client.identity.sessionId)).toBe(true);
-    expectError(await refresh(url, client), 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(await refresh(url, client), 401, 'INVALID_REFRESH_TOKEN');
   });
 
   it('works with the refresh cookie and CSRF header when the access token has expired', async () => {
@@ -136,18 +135,18 @@ describe('POST /api/auth/logout', () => {
     expect(res.status).toBe(204);
     expectCookiesCleared(res);
     expect(await world.isSessionRevokedInRedis(client.identity.sessionId)).toBe(true);
-    expectError(await refresh(url, client), 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(await refresh(url, client), 401, 'INVALID_REFRESH_TOKEN');
   });
 
   it('refuses a cookie logout without the CSRF header, and one with neither identity nor cookie', async () => {
     const client = await registerAndLogin(url);
-    expectError(await request(url).post('/api/auth/logout').set('Cookie', cookieHeader(client)), 403, 'CSRF_FAILED');
+    expectErrorResponse(await request(url).post('/api/auth/logout').set('Cookie', cookieHeader(client)), 403, 'CSRF_FAILED');
     const planted = await request(url)
       .post('/api/auth/logout')
       .set('Cookie', cookieHeader({ refreshToken: client.refreshToken, csrfToken: 'planted' }))
       .set('X-CSRF-Token', 'planted');
-    expectError(planted, 403, 'CSRF_FAILED');
-    expectError(await request(url).post('/api/auth/logout'), 401, 'UNAUTHORIZED');
+    expectErrorResponse(planted, 403, 'CSRF_FAILED');
+    expectErrorResponse(await request(url).post('/api/auth/logout'), 401, 'UNAUTHORIZED');
     expect((await refresh(url, client)).status).toBe(200);
   });
 });
@@ -162,13 +161,13 @@ describe('POST /api/auth/logout-all', () => {
     expectCookiesCleared(res);
     for (const device of [laptop, phone]) {
       expect(await world.isSessionRevokedInRedis(device.identity.sessionId)).toBe(true);
-      expectError(await refresh(url, device), 401, 'INVALID_REFRESH_TOKEN');
+      expectErrorResponse(await refresh(url, device), 401, 'INVALID_REFRESH_TOKEN');
     }
     expect((await refresh(url, stranger)).status).toBe(200);
   });
 
   it('requires the gateway identity', async () => {
-    expectError(await request(url).post('/api/auth/logout-all'), 401, 'UNAUTHORIZED');
+    expectErrorResponse(await request(url).post('/api/auth/logout-all'), 401, 'UNAUTHORIZED');
   });
 });
 
@@ -207,28 +206,28 @@ describe('sessions', () => {
     const phone = await login(url, laptop.account, 'phone');
     const stranger = await registerAndLogin(url);
 
-    expectError(await request(url).delete(`/api/auth/sessions/${stranger.identity.sessionId}`).set(asGateway(laptop)), 404, 'NOT_FOUND');
+    expectErrorResponse(await request(url).delete(`/api/auth/sessions/${stranger.identity.sessionId}`).set(asGateway(laptop)), 404, 'NOT_FOUND');
     expect((await refresh(url, stranger)).status).toBe(200);
-    expectError(await request(url).delete('/api/auth/sessions/00000000-0000-4000-8000-000000000000').set(asGateway(laptop)), 404, 'NOT_FOUND');
-    expectError(await request(url).delete('/api/auth/sessions/not-a-uuid').set(asGateway(laptop)), 400, 'VALIDATION_FAILED');
+    expectErrorResponse(await request(url).delete('/api/auth/sessions/00000000-0000-4000-8000-000000000000').set(asGateway(laptop)), 404, 'NOT_FOUND');
+    expectErrorResponse(await request(url).delete('/api/auth/sessions/not-a-uuid').set(asGateway(laptop)), 400, 'VALIDATION_FAILED');
 
     const res = await request(url).delete(`/api/auth/sessions/${phone.identity.sessionId}`).set(asGateway(laptop));
     expect(res.status).toBe(204);
     expect(res.headers['set-cookie']).toBeUndefined();
     expect(await world.isSessionRevokedInRedis(phone.identity.sessionId)).toBe(true);
-    expectError(await refresh(url, phone), 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(await refresh(url, phone), 401, 'INVALID_REFRESH_TOKEN');
     expect((await sessionsOf(laptop)).map((session) => session.id)).toEqual([laptop.identity.sessionId]);
-    expectError(await request(url).delete(`/api/auth/sessions/${phone.identity.sessionId}`).set(asGateway(laptop)), 404, 'NOT_FOUND');
+    expectErrorResponse(await request(url).delete(`/api/auth/sessions/${phone.identity.sessionId}`).set(asGateway(laptop)), 404, 'NOT_FOUND');
   });
 
   it('refuses identity headers for a session that is unknown or belongs to someone else', async () => {
     const client = await registerAndLogin(url);
     const other = await registerAndLogin(url);
     const borrowed = { identity: { ...client.identity, sessionId: other.identity.sessionId } };
-    expectError(await request(url).get('/api/auth/sessions').set(asGateway(borrowed)), 401, 'SESSION_REVOKED');
+    expectErrorResponse(await request(url).get('/api/auth/sessions').set(asGateway(borrowed)), 401, 'SESSION_REVOKED');
     const invented = { identity: { ...client.identity, sessionId: '00000000-0000-4000-8000-000000000000' } };
-    expectError(await request(url).get('/api/auth/sessions').set(asGateway(invented)), 401, 'SESSION_REVOKED');
-    expectError(await request(url).get('/api/auth/sessions'), 401, 'UNAUTHORIZED');
+    expectErrorResponse(await request(url).get('/api/auth/sessions').set(asGateway(invented)), 401, 'SESSION_REVOKED');
+    expectErrorResponse(await request(url).get('/api/auth/sessions'), 401, 'UNAUTHORIZED');
   });
 
   it('deletes sessions that ended more than a day ago, with their refresh tokens, on schedule', async () => {
@@ -245,7 +244,7 @@ describe('sessions', () => {
     const orphans = await service.pool.query('SELECT 1 FROM refresh_tokens WHERE session_id = $1', [stale.identity.sessionId]);
     expect(orphans.rowCount).toBe(0);
     // The recently revoked family is kept (so a replay still reads as reuse) but refreshes nothing.
-    expectError(await refresh(url, recent), 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(await refresh(url, recent), 401, 'INVALID_REFRESH_TOKEN');
   });
 });
 
@@ -271,7 +270,7 @@ describe('while Redis is unreachable', () => {
 
     const res = await request(viaProxy.url).post('/api/auth/logout').set(asGateway(client));
     expect(res.status).toBe(204);
-    expectError(await refresh(viaProxy.url, client), 401, 'INVALID_REFRESH_TOKEN');
+    expectErrorResponse(await refresh(viaProxy.url, client), 401, 'INVALID_REFRESH_TOKEN');
     expect(await world.isSessionRevokedInRedis(client.identity.sessionId)).toBe(false);
     const text = (await request(viaProxy.url).get('/metrics')).text;
     expect(text).toMatch(/auth_revocation_publish_failures_total\{[^}]*\} 1/);

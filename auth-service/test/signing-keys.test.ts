@@ -1,9 +1,9 @@
 import { createPrivateKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { waitFor } from '@board/service-kit/testing';
+import { expectErrorResponse, waitFor } from '@board/service-kit/testing';
 import type { AuthService } from '../src/service';
-import { TestWorld, expectError, login, registerAndLogin, verifyWithJwks } from './support';
+import { TestWorld, login, registerAndLogin, verifyWithJwks } from './support';
 
 interface Jwk {
   kid: string;
@@ -135,6 +135,6 @@ describe('replicas starting together', () => {
     await world.start({ ADMIN_EMAIL: user.account.email, ADMIN_PASSWORD: 'something else 1' });
     const { rows } = await service.pool.query('SELECT role FROM credentials WHERE user_id = $1', [user.userId]);
     expect(rows[0].role).toBe('user');
-    expectError(await request(service.url).post('/api/auth/login').send({ email: user.account.email, password: 'something else 1' }), 401, 'INVALID_CREDENTIALS');
+    expectErrorResponse(await request(service.url).post('/api/auth/login').send({ email: user.account.email, password: 'something else 1' }), 401, 'INVALID_CREDENTIALS');
   });
 });

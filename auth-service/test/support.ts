@@ -193,7 +193,3 @@ export async function verifyWithJwks(url: string, accessToken: string, options: 
   }) as JwtPayload;
 }
 
-export const expectError = (res: request.Response, status: number, code: string): void => {
-  expect({ status: res.status, code: (res.body as { error?: { code?: string } }).error?.code }).toEqual({ status, code });
-  expect(res.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String), requestId: expect.any(String) }) });
-};

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { ROLES, encodeCursor, type Role } from '@board/service-kit';
-import { waitFor } from '@board/service-kit/testing';
+import { expectErrorResponse, waitFor } from '@board/service-kit/testing';
 import { startTestService, type TestContext, type TestUser } from './support';
 
 let ctx: TestContext;
@@ -17,14 +17,6 @@ afterAll(async () => {
 type Method = 'get' | 'post' | 'patch' | 'delete';
 const call = (method: Method, path: string) => request(ctx.service.url)[method](path);
 
-function expectError(res: request.Response, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(res.headers['content-type']).toMatch(/application\/json/);
-  expect(res.body.error).toEqual(
-    expect.objectContaining({ code, message: expect.any(String), requestId: res.headers['x-request-id'] }),
-  );
-  expect(Object.keys(res.body.error).every((key) => ['code', 'message', 'details', 'requestId'].includes(key))).toBe(true);
-}
 
 /** Everything a request could change: messages, authors and the outbox. */
 async function snapshot() {
@@ -67,7 +59,7 @@ describe('identity from the gateway', () => {
   ];
 
   it.each(routes)('%s %s without identity headers is 401', async (method, path) => {
-    await expectNothingChanged(async () => expectError(await call(method, path).send({ body: 'hello' }), 401, 'UNAUTHORIZED'));
+    await expectNothingChanged(async () => expectErrorResponse(await call(method, path).send({ body: 'hello' }), 401, 'UNAUTHORIZED'));
   });
 
   it.each(routes)('%s %s with a forged role or a missing session is 401', async (method, path) => {
@@ -75,8 +67,8 @@ describe('identity from the gateway', () => {
     const headers = ctx.as(admin);
     const { 'x-session-id': _session, ...withoutSession } = headers;
     await expectNothingChanged(async () => {
-      expectError(await call(method, path).set({ ...headers, 'x-user-role': 'root' }).send({ body: 'hello' }), 401, 'UNAUTHORIZED');
-      expectError(await call(method, path).set(withoutSession).send({ body: 'hello' }), 401, 'UNAUTHORIZED');
+      expectErrorResponse(await call(method, path).set({ ...headers, 'x-user-role': 'root' }).send({ body: 'hello' }), 401, 'UNAUTHORIZED');
+      expectErrorResponse(await call(method, path).set(withoutSession).send({ body: 'hello' }), 401, 'UNAUTHORIZED');
     });
   });
 });
@@ -196,7 +188,7 @@ describe('GET /api/messages', () => {
   ])('rejects %s with 400', async (_label, query) => {
     const viewer = await ctx.seedUser('member');
     const res = await call('get', '/api/messages').query(query).set(ctx.as(viewer));
-    expectError(res, 400, 'VALIDATION_FAILED');
+    expectErrorResponse(res, 400, 'VALIDATION_FAILED');
     expect(res.body.error.details.length).toBeGreaterThan(0);
   });
 });
@@ -260,15 +252,15 @@ describe('POST /api/messages', () => {
     ['an array body', ['hi']],
   ])('rejects %s with 400 and stores nothing', async (_label, payload) => {
     const author = await ctx.seedUser('member');
-    await expectNothingChanged(async () => expectError(await call('post', '/api/messages').set(ctx.as(author)).send(payload), 400, 'VALIDATION_FAILED'));
+    await expectNothingChanged(async () => expectErrorResponse(await call('post', '/api/messages').set(ctx.as(author)).send(payload), 400, 'VALIDATION_FAILED'));
   });
 
   it('rejects malformed JSON, non-JSON and oversized bodies', async () => {
     const author = await ctx.seedUser('member');
     await expectNothingChanged(async () => {
-      expectError(await call('post', '/api/messages').set(ctx.as(author)).set('Content-Type', 'application/json').send('{"body": "hi'), 400, 'MALFORMED_JSON');
-      expectError(await call('post', '/api/messages').set(ctx.as(author)).set('Content-Type', 'text/plain').send('hi'), 415, 'UNSUPPORTED_MEDIA_TYPE');
-      expectError(await call('post', '/api/messages').set(ctx.as(author)).send({ body: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE');
+      expectErrorResponse(await call('post', '/api/messages').set(ctx.as(author)).set('Content-Type', 'application/json').send('{"body": "hi'), 400, 'MALFORMED_JSON');
+      expectErrorResponse(await call('post', '/api/messages').set(ctx.as(author)).set('Content-Type', 'text/plain').send('hi'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      expectErrorResponse(await call('post', '/api/messages').set(ctx.as(author)).send({ body: 'x'.repeat(70_000) }), 413, 'PAYLOAD_TOO_LARGE');
     });
   });
 });
@@ -304,15 +296,15 @@ describe('PATCH /api/messages/:id', () => {
     const other = await ctx.seedUser(role);
     const message = await post(author, 'not yours', freshChannel());
     await expectNothingChanged(async () =>
-      expectError(await call('patch', `/api/messages/${message.id}`).set(ctx.as(other)).send({ body: 'mine now' }), 403, 'FORBIDDEN'),
+      expectErrorResponse(await call('patch', `/api/messages/${message.id}`).set(ctx.as(other)).send({ body: 'mine now' }), 403, 'FORBIDDEN'),
     );
   });
 
   it('is 404 for an unknown message and 400 for an id that is not a uuid', async () => {
     const author = await ctx.seedUser('admin');
     await expectNothingChanged(async () => {
-      expectError(await call('patch', `/api/messages/${randomUUID()}`).set(ctx.as(author)).send({ body: 'x' }), 404, 'NOT_FOUND');
-      expectError(await call('patch', '/api/messages/42').set(ctx.as(author)).send({ body: 'x' }), 400, 'VALIDATION_FAILED');
+      expectErrorResponse(await call('patch', `/api/messages/${randomUUID()}`).set(ctx.as(author)).send({ body: 'x' }), 404, 'NOT_FOUND');
+      expectErrorResponse(await call('patch', '/api/messages/42').set(ctx.as(author)).send({ body: 'x' }), 400, 'VALIDATION_FAILED');
     });
   });
 
@@ -327,7 +319,7 @@ describe('PATCH /api/messages/:id', () => {
     const author = await ctx.seedUser('user');
     const message = await post(author, 'as it was', freshChannel());
     await expectNothingChanged(async () =>
-      expectError(await call('patch', `/api/messages/${message.id}`).set(ctx.as(author)).send(payload), 400, 'VALIDATION_FAILED'),
+      expectErrorResponse(await call('patch', `/api/messages/${message.id}`).set(ctx.as(author)).send(payload), 400, 'VALIDATION_FAILED'),
     );
   });
 });
@@ -356,7 +348,7 @@ describe('DELETE /api/messages/:id', () => {
     const author = await ctx.seedUser('user');
     const other = await ctx.seedUser(role);
     const message = await post(author, 'keep me', freshChannel());
-    await expectNothingChanged(async () => expectError(await call('delete', `/api/messages/${message.id}`).set(ctx.as(other)), 403, 'FORBIDDEN'));
+    await expectNothingChanged(async () => expectErrorResponse(await call('delete', `/api/messages/${message.id}`).set(ctx.as(other)), 403, 'FORBIDDEN'));
   });
 
   it('is 404 for an unknown or already deleted message, 400 for a non-uuid id', async () => {
@@ -364,9 +356,9 @@ describe('DELETE /api/messages/:id', () => {
     const message = await post(author, 'once', freshChannel());
     expect((await call('delete', `/api/messages/${message.id}`).set(ctx.as(author))).status).toBe(204);
     await expectNothingChanged(async () => {
-      expectError(await call('delete', `/api/messages/${message.id}`).set(ctx.as(author)), 404, 'NOT_FOUND');
-      expectError(await call('delete', `/api/messages/${randomUUID()}`).set(ctx.as(author)), 404, 'NOT_FOUND');
-      expectError(await call('delete', '/api/messages/not-an-id').set(ctx.as(author)), 400, 'VALIDATION_FAILED');
+      expectErrorResponse(await call('delete', `/api/messages/${message.id}`).set(ctx.as(author)), 404, 'NOT_FOUND');
+      expectErrorResponse(await call('delete', `/api/messages/${randomUUID()}`).set(ctx.as(author)), 404, 'NOT_FOUND');
+      expectErrorResponse(await call('delete', '/api/messages/not-an-id').set(ctx.as(author)), 400, 'VALIDATION_FAILED');
     });
   });
 });

@@ -5,7 +5,7 @@ import { createHttpApp } from '../src/http';
 import { createMetrics } from '../src/metrics';
 import { validate, validated } from '../src/validation';
 import { conflict } from '../src/errors';
-import { captureLogger } from '../src/testing';
+import { captureLogger, expectErrorResponse } from '../src/testing';
 
 function buildApp(readiness = {}) {
   const captured = captureLogger('kit-test');
@@ -28,12 +28,6 @@ function buildApp(readiness = {}) {
   return { app, captured, metrics };
 }
 
-const expectErrorShape = (res: request.Response, status: number, code: string) => {
-  expect(res.status).toBe(status);
-  expect(res.headers['content-type']).toMatch(/application\/json/);
-  expect(res.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String), requestId: expect.any(String) }) });
-  expect(res.body.error.requestId).toBe(res.headers['x-request-id']);
-};
 
 describe('createHttpApp', () => {
   it('accepts a valid body and returns only validated fields', async () => {
@@ -46,42 +40,42 @@ describe('createHttpApp', () => {
   it('answers validation failures with 400 VALIDATION_FAILED and field details', async () => {
     const { app } = buildApp();
     const res = await request(app).post('/api/things').send({ name: 42, count: -1 });
-    expectErrorShape(res, 400, 'VALIDATION_FAILED');
+    expectErrorResponse(res, 400, 'VALIDATION_FAILED');
     expect(res.body.error.details.map((detail: { field: string }) => detail.field).sort()).toEqual(['count', 'name']);
   });
 
   it('answers malformed JSON with 400 MALFORMED_JSON', async () => {
     const { app } = buildApp();
     const res = await request(app).post('/api/things').set('Content-Type', 'application/json').send('{"name": ');
-    expectErrorShape(res, 400, 'MALFORMED_JSON');
+    expectErrorResponse(res, 400, 'MALFORMED_JSON');
   });
 
   it('answers an oversized body with 413', async () => {
     const { app } = buildApp();
     const res = await request(app).post('/api/things').send({ name: 'x'.repeat(2_000), count: 1 });
-    expectErrorShape(res, 413, 'PAYLOAD_TOO_LARGE');
+    expectErrorResponse(res, 413, 'PAYLOAD_TOO_LARGE');
   });
 
   it('answers a non-JSON body with 415', async () => {
     const { app } = buildApp();
     const res = await request(app).post('/api/things').set('Content-Type', 'text/plain').send('name=pen');
-    expectErrorShape(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expectErrorResponse(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('answers an unknown route with 404 in the error shape', async () => {
     const { app } = buildApp();
-    expectErrorShape(await request(app).get('/api/nothing-here'), 404, 'NOT_FOUND');
+    expectErrorResponse(await request(app).get('/api/nothing-here'), 404, 'NOT_FOUND');
   });
 
   it('passes client errors through with their code', async () => {
     const { app } = buildApp();
-    expectErrorShape(await request(app).get('/api/conflict'), 409, 'THING_EXISTS');
+    expectErrorResponse(await request(app).get('/api/conflict'), 409, 'THING_EXISTS');
   });
 
   it('turns an unexpected error into a 500 that reveals nothing', async () => {
     const { app, captured } = buildApp();
     const res = await request(app).get('/api/boom');
-    expectErrorShape(res, 500, 'INTERNAL_ERROR');
+    expectErrorResponse(res, 500, 'INTERNAL_ERROR');
     expect(JSON.stringify(res.body)).not.toMatch(/hunter2|at .*\.ts/);
     expect(captured.lines().some((line) => line.msg === 'unhandled error')).toBe(true);
   });
@@ -132,5 +126,21 @@ describe('createHttpApp', () => {
     const res = await request(app).get('/api/things/1');
     expect(res.headers['x-powered-by']).toBeUndefined();
     expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
+
+describe('expectErrorResponse', () => {
+  it('accepts the error shape and nothing else', () => {
+    const headers = { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'r1' };
+    const error = { code: 'NOT_FOUND', message: 'No such thing', requestId: 'r1' };
+    const answer = { status: 404, headers, body: { error } };
+    expect(() => expectErrorResponse(answer, 404, 'NOT_FOUND')).not.toThrow();
+    expect(() => expectErrorResponse({ ...answer, body: { error: { ...error, details: [] } } }, 404, 'NOT_FOUND')).not.toThrow();
+    expect(() => expectErrorResponse(answer, 400, 'NOT_FOUND')).toThrow();
+    expect(() => expectErrorResponse(answer, 404, 'CONFLICT')).toThrow();
+    expect(() => expectErrorResponse({ ...answer, body: { error: { ...error, requestId: 'r2' } } }, 404, 'NOT_FOUND')).toThrow();
+    expect(() => expectErrorResponse({ ...answer, body: { error: { ...error, stack: 'at ...' } } }, 404, 'NOT_FOUND')).toThrow();
+    expect(() => expectErrorResponse({ ...answer, body: { error, extra: true } }, 404, 'NOT_FOUND')).toThrow();
+    expect(() => expectErrorResponse({ ...answer, headers: { ...headers, 'content-type': 'text/html' } }, 404, 'NOT_FOUND')).toThrow();
   });
 });

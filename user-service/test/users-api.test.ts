@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { ROLES, encodeCursor, type Role } from '@board/service-kit';
-import { waitFor } from '@board/service-kit/testing';
+import { expectErrorResponse, waitFor } from '@board/service-kit/testing';
 import { PASSCODE, startTestService, type TestContext, type TestUser } from './support';
 
 let ctx: TestContext;
@@ -17,14 +17,6 @@ afterAll(async () => {
 type Method = 'get' | 'post' | 'patch' | 'delete';
 const call = (method: Method, path: string) => request(ctx.service.url)[method](path);
 
-function expectError(res: request.Response, status: number, code: string): void {
-  expect({ status: res.status, code: res.body?.error?.code }).toEqual({ status, code });
-  expect(res.headers['content-type']).toMatch(/application\/json/);
-  expect(res.body.error).toEqual(
-    expect.objectContaining({ code, message: expect.any(String), requestId: res.headers['x-request-id'] }),
-  );
-  expect(Object.keys(res.body.error).every((key) => ['code', 'message', 'details', 'requestId'].includes(key))).toBe(true);
-}
 
 /** Everything a request could change: profiles, the outbox and revocations. */
 async function snapshot() {
@@ -72,7 +64,7 @@ describe('identity from the gateway', () => {
   ];
 
   it.each(routes)('%s %s without identity headers is 401', async (method, path) => {
-    await expectNothingChanged(async () => expectError(await call(method, path).send({}), 401, 'UNAUTHORIZED'));
+    await expectNothingChanged(async () => expectErrorResponse(await call(method, path).send({}), 401, 'UNAUTHORIZED'));
   });
 
   it.each(routes)('%s %s with a forged role or a non-uuid user id is 401', async (method, path) => {
@@ -80,8 +72,8 @@ describe('identity from the gateway', () => {
     const badRole = { ...ctx.as(admin), 'x-user-role': 'superuser' };
     const badId = { ...ctx.as(admin), 'x-user-id': 'admin' };
     await expectNothingChanged(async () => {
-      expectError(await call(method, path).set(badRole).send({}), 401, 'UNAUTHORIZED');
-      expectError(await call(method, path).set(badId).send({}), 401, 'UNAUTHORIZED');
+      expectErrorResponse(await call(method, path).set(badRole).send({}), 401, 'UNAUTHORIZED');
+      expectErrorResponse(await call(method, path).set(badId).send({}), 401, 'UNAUTHORIZED');
     });
   });
 
@@ -92,7 +84,7 @@ describe('identity from the gateway', () => {
   ] as [Method, string][])('%s %s is 403 for user and member', async (method, path) => {
     for (const role of ['user', 'member'] as const) {
       const caller = await ctx.seedUser(role);
-      await expectNothingChanged(async () => expectError(await call(method, path).set(ctx.as(caller)).send({ role: 'admin' }), 403, 'FORBIDDEN'));
+      await expectNothingChanged(async () => expectErrorResponse(await call(method, path).set(ctx.as(caller)).send({ role: 'admin' }), 403, 'FORBIDDEN'));
     }
   });
 });
@@ -109,7 +101,7 @@ describe('GET /api/users/me', () => {
   });
 
   it('is 404 when the caller has no profile (yet)', async () => {
-    expectError(await call('get', '/api/users/me').set(ctx.as({ id: randomUUID(), role: 'user' })), 404, 'NOT_FOUND');
+    expectErrorResponse(await call('get', '/api/users/me').set(ctx.as({ id: randomUUID(), role: 'user' })), 404, 'NOT_FOUND');
   });
 });
 
@@ -139,7 +131,7 @@ describe('PATCH /api/users/me', () => {
 
   it('is 404 for a caller without a profile', async () => {
     const ghost = { id: randomUUID(), role: 'user' as const };
-    await expectNothingChanged(async () => expectError(await call('patch', '/api/users/me').set(ctx.as(ghost)).send({ displayName: 'Ghost' }), 404, 'NOT_FOUND'));
+    await expectNothingChanged(async () => expectErrorResponse(await call('patch', '/api/users/me').set(ctx.as(ghost)).send({ displayName: 'Ghost' }), 404, 'NOT_FOUND'));
   });
 
   it.each([
@@ -160,7 +152,7 @@ describe('PATCH /api/users/me', () => {
     const me = await ctx.seedUser('user');
     await expectNothingChanged(async () => {
       const res = await call('patch', '/api/users/me').set(ctx.as(me)).send(body);
-      expectError(res, 400, 'VALIDATION_FAILED');
+      expectErrorResponse(res, 400, 'VALIDATION_FAILED');
       expect(res.body.error.details.length).toBeGreaterThan(0);
     });
   });
@@ -168,8 +160,8 @@ describe('PATCH /api/users/me', () => {
   it('rejects malformed JSON and non-JSON bodies', async () => {
     const me = await ctx.seedUser('user');
     await expectNothingChanged(async () => {
-      expectError(await call('patch', '/api/users/me').set(ctx.as(me)).set('Content-Type', 'application/json').send('{"displayName":'), 400, 'MALFORMED_JSON');
-      expectError(await call('patch', '/api/users/me').set(ctx.as(me)).set('Content-Type', 'text/plain').send('displayName=x'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+      expectErrorResponse(await call('patch', '/api/users/me').set(ctx.as(me)).set('Content-Type', 'application/json').send('{"displayName":'), 400, 'MALFORMED_JSON');
+      expectErrorResponse(await call('patch', '/api/users/me').set(ctx.as(me)).set('Content-Type', 'text/plain').send('displayName=x'), 415, 'UNSUPPORTED_MEDIA_TYPE');
     });
   });
 });
@@ -207,14 +199,14 @@ describe('POST /api/users/me/membership', () => {
   ])('refuses %s with 403 WRONG_PASSCODE', async (_label, passcode) => {
     const me = await ctx.seedUser('user');
     await expectNothingChanged(async () => {
-      expectError(await call('post', '/api/users/me/membership').set(ctx.as(me)).send({ passcode }), 403, 'WRONG_PASSCODE');
+      expectErrorResponse(await call('post', '/api/users/me/membership').set(ctx.as(me)).send({ passcode }), 403, 'WRONG_PASSCODE');
     });
   });
 
   it('is 404 for a caller without a profile', async () => {
     const ghost = { id: randomUUID(), role: 'user' as const };
     await expectNothingChanged(async () =>
-      expectError(await call('post', '/api/users/me/membership').set(ctx.as(ghost)).send({ passcode: PASSCODE }), 404, 'NOT_FOUND'),
+      expectErrorResponse(await call('post', '/api/users/me/membership').set(ctx.as(ghost)).send({ passcode: PASSCODE }), 404, 'NOT_FOUND'),
     );
   });
 
@@ -227,7 +219,7 @@ describe('POST /api/users/me/membership', () => {
     ['a 257-character passcode', { passcode: 'x'.repeat(257) }],
   ])('rejects %s with 400', async (_label, body) => {
     const me = await ctx.seedUser('user');
-    await expectNothingChanged(async () => expectError(await call('post', '/api/users/me/membership').set(ctx.as(me)).send(body), 400, 'VALIDATION_FAILED'));
+    await expectNothingChanged(async () => expectErrorResponse(await call('post', '/api/users/me/membership').set(ctx.as(me)).send(body), 400, 'VALIDATION_FAILED'));
   });
 
   it('counts attempts by outcome without labelling them by user', async () => {
@@ -306,7 +298,7 @@ describe('GET /api/users (admin)', () => {
     ['two cursors', { after: ['a', 'b'] }],
   ])('rejects %s with 400', async (_label, query) => {
     const admin = await ctx.seedUser('admin');
-    expectError(await call('get', '/api/users').query(query).set(ctx.as(admin)), 400, 'VALIDATION_FAILED');
+    expectErrorResponse(await call('get', '/api/users').query(query).set(ctx.as(admin)), 400, 'VALIDATION_FAILED');
   });
 });
 
@@ -330,9 +322,9 @@ describe('GET /api/users/:id', () => {
 
   it('is 404 for an unknown id and 400 for something that is not a uuid', async () => {
     const caller = await ctx.seedUser('user');
-    expectError(await call('get', `/api/users/${randomUUID()}`).set(ctx.as(caller)), 404, 'NOT_FOUND');
-    expectError(await call('get', '/api/users/not-a-uuid').set(ctx.as(caller)), 400, 'VALIDATION_FAILED');
-    expectError(await call('get', `/api/users/${randomUUID()}x`).set(ctx.as(caller)), 400, 'VALIDATION_FAILED');
+    expectErrorResponse(await call('get', `/api/users/${randomUUID()}`).set(ctx.as(caller)), 404, 'NOT_FOUND');
+    expectErrorResponse(await call('get', '/api/users/not-a-uuid').set(ctx.as(caller)), 400, 'VALIDATION_FAILED');
+    expectErrorResponse(await call('get', `/api/users/${randomUUID()}x`).set(ctx.as(caller)), 400, 'VALIDATION_FAILED');
   });
 });
 
@@ -361,7 +353,7 @@ describe('PATCH /api/users/:id/role (admin)', () => {
   it('is 404 for an unknown user', async () => {
     const admin = await ctx.seedUser('admin');
     await expectNothingChanged(async () =>
-      expectError(await call('patch', `/api/users/${randomUUID()}/role`).set(ctx.as(admin)).send({ role: 'member' }), 404, 'NOT_FOUND'),
+      expectErrorResponse(await call('patch', `/api/users/${randomUUID()}/role`).set(ctx.as(admin)).send({ role: 'member' }), 404, 'NOT_FOUND'),
     );
   });
 
@@ -375,14 +367,14 @@ describe('PATCH /api/users/:id/role (admin)', () => {
     const admin = await ctx.seedUser('admin');
     const target = await ctx.seedUser('user');
     await expectNothingChanged(async () =>
-      expectError(await call('patch', `/api/users/${target.id}/role`).set(ctx.as(admin)).send(body), 400, 'VALIDATION_FAILED'),
+      expectErrorResponse(await call('patch', `/api/users/${target.id}/role`).set(ctx.as(admin)).send(body), 400, 'VALIDATION_FAILED'),
     );
   });
 
   it('rejects a non-uuid id with 400', async () => {
     const admin = await ctx.seedUser('admin');
     await expectNothingChanged(async () =>
-      expectError(await call('patch', '/api/users/me/role').set(ctx.as(admin)).send({ role: 'user' }), 400, 'VALIDATION_FAILED'),
+      expectErrorResponse(await call('patch', '/api/users/me/role').set(ctx.as(admin)).send({ role: 'user' }), 400, 'VALIDATION_FAILED'),
     );
   });
 });
@@ -402,7 +394,7 @@ describe('DELETE /api/users/me and /api/users/:id', () => {
     expect(ttl).toBeLessThanOrEqual(3_600);
     const [event] = await published('user.deleted', me.id);
     expect(event?.data).toEqual({ id: me.id });
-    expectError(await call('get', '/api/users/me').set(ctx.as(me)), 404, 'NOT_FOUND');
+    expectErrorResponse(await call('get', '/api/users/me').set(ctx.as(me)), 404, 'NOT_FOUND');
   });
 
   it('lets an admin delete another user', async () => {
@@ -417,9 +409,9 @@ describe('DELETE /api/users/me and /api/users/:id', () => {
   it('is 404 for an unknown id or a caller without a profile, 400 for a non-uuid', async () => {
     const admin = await ctx.seedUser('admin');
     await expectNothingChanged(async () => {
-      expectError(await call('delete', `/api/users/${randomUUID()}`).set(ctx.as(admin)), 404, 'NOT_FOUND');
-      expectError(await call('delete', '/api/users/me').set(ctx.as({ id: randomUUID(), role: 'user' })), 404, 'NOT_FOUND');
-      expectError(await call('delete', '/api/users/12345').set(ctx.as(admin)), 400, 'VALIDATION_FAILED');
+      expectErrorResponse(await call('delete', `/api/users/${randomUUID()}`).set(ctx.as(admin)), 404, 'NOT_FOUND');
+      expectErrorResponse(await call('delete', '/api/users/me').set(ctx.as({ id: randomUUID(), role: 'user' })), 404, 'NOT_FOUND');
+      expectErrorResponse(await call('delete', '/api/users/12345').set(ctx.as(admin)), 400, 'VALIDATION_FAILED');
     });
   });
 });
@@ -439,10 +431,10 @@ describe('the last admin', () => {
     await onlyAdmins(admin);
     await expectNothingChanged(async () => {
       for (const role of ['member', 'user']) {
-        expectError(await call('patch', `/api/users/${admin.id}/role`).set(ctx.as(admin)).send({ role }), 409, 'LAST_ADMIN');
+        expectErrorResponse(await call('patch', `/api/users/${admin.id}/role`).set(ctx.as(admin)).send({ role }), 409, 'LAST_ADMIN');
       }
-      expectError(await call('delete', '/api/users/me').set(ctx.as(admin)), 409, 'LAST_ADMIN');
-      expectError(await call('delete', `/api/users/${admin.id}`).set(ctx.as(admin)), 409, 'LAST_ADMIN');
+      expectErrorResponse(await call('delete', '/api/users/me').set(ctx.as(admin)), 409, 'LAST_ADMIN');
+      expectErrorResponse(await call('delete', `/api/users/${admin.id}`).set(ctx.as(admin)), 409, 'LAST_ADMIN');
     });
   });
 
@@ -451,7 +443,7 @@ describe('the last admin', () => {
     const second = await ctx.seedUser('admin');
     await onlyAdmins(first, second);
     expect((await call('patch', `/api/users/${first.id}/role`).set(ctx.as(first)).send({ role: 'member' })).status).toBe(200);
-    expectError(await call('delete', '/api/users/me').set(ctx.as(second)), 409, 'LAST_ADMIN');
+    expectErrorResponse(await call('delete', '/api/users/me').set(ctx.as(second)), 409, 'LAST_ADMIN');
     expect(await adminCount()).toBe(1);
   });
 

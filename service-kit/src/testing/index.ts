@@ -4,3 +4,4 @@ export * from './observer';
 export * from './tcp-proxy';
 export * from './wait';
 export * from './logger';
+export * from './http';
