@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { pageOfChannel } from '../src/data/messages';
 import { startTestService, type TestContext, type TestUser } from './support';
 
 let ctx: TestContext;
@@ -107,23 +108,26 @@ describe('keyset pagination', () => {
     expect(seen).toEqual(await idsNewestFirst(channel));
   });
 
-  it('can serve a page from the channel index alone, without sorting', async () => {
-    // The test table is small enough that the planner would rather scan it; forbid that to see
-    // whether the index fits the query (equality on channel, row comparison, order).
-    const plan = await ctx.service.db.transaction(async (tx) => {
+  it('reads pages with prepared statements whose generic plans walk the channel index without sorting', async () => {
+    const plans = await ctx.service.db.transaction(async (tx) => {
+      // The test table is small enough that the planner would rather scan it; forbid that to see
+      // whether the index fits. A prepared statement switches to a generic plan (no parameter
+      // values) after a few runs: plan that one.
       await tx.query('SET LOCAL enable_seqscan = off');
-      const { rows } = await tx.query<{ 'QUERY PLAN': string }>(
-        // The shape of the service's page query, parameters included (PostgreSQL plans an unnamed
-        // statement with their values, so the IS NULL branch folds away).
-        `EXPLAIN SELECT id FROM messages m WHERE m.channel = $1
-           AND ($2::timestamptz IS NULL OR (m.created_at, m.id) < ($2::timestamptz, $3::uuid))
-         ORDER BY m.created_at DESC, m.id DESC LIMIT $4`,
-        ['general', '2030-01-01T00:00:00.000000Z', randomUUID(), 51],
-      );
-      return rows.map((row) => row['QUERY PLAN']).join('\n');
+      await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
+      await pageOfChannel(tx, 'general', undefined, 51);
+      await pageOfChannel(tx, 'general', { createdAt: '2030-01-01T00:00:00.000000Z', id: randomUUID() }, 51);
+      const explain = async (execute: string) =>
+        (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${execute}`)).rows.map((row) => row['QUERY PLAN']).join('\n');
+      return {
+        latest: await explain(`EXECUTE "messages-latest-page"('general', 51)`),
+        before: await explain(`EXECUTE "messages-page-before"('general', '2030-01-01T00:00:00Z', '${randomUUID()}', 51)`),
+      };
     });
-    expect(plan).toMatch(/Index (Only )?Scan using messages_page/);
-    expect(plan).toMatch(/Index Cond: .*ROW\(created_at, id\) < ROW/);
-    expect(plan).not.toMatch(/Sort/);
+    for (const plan of Object.values(plans)) {
+      expect(plan).toMatch(/Index (Only )?Scan using messages_page/);
+      expect(plan).not.toMatch(/Sort/);
+    }
+    expect(plans.before).toMatch(/Index Cond: .*ROW\(created_at, id\) < ROW/);
   });
 });
