@@ -20,9 +20,9 @@ const failures = { count: 0, inc: () => (failures.count += 1) };
 
 const newKey = () => `client-${(keyNumber += 1)}`;
 
-function storeOn(connection: Redis, limit: number, leaseSize: number, windowMs = WINDOW_MS): LeasingRedisStore {
+function storeOn(connection: Redis, limit: number, leaseSize: number, windowMs = WINDOW_MS, maxLeases?: number): LeasingRedisStore {
   const outage = new OutageReporter(silentLogger(), failures, { what: 'test limit', meanwhile: 'nothing' });
-  const store = new LeasingRedisStore(connection, outage, { prefix, limit, leaseSize });
+  const store = new LeasingRedisStore(connection, outage, { prefix, limit, leaseSize, maxLeases });
   store.init({ windowMs } as Options);
   stores.push(store);
   return store;
@@ -103,6 +103,17 @@ describe('LeasingRedisStore', () => {
     const next = await store.increment(key);
     expect(next.totalHits).toBe(1);
     expect(next.resetTime!.getTime()).toBeGreaterThan(first.resetTime!.getTime());
+  });
+
+  it('holds a bounded number of leases, and never hands out again the unspent hits of one it dropped', async () => {
+    const store = storeOn(redis, 1_000, 5, WINDOW_MS, 2);
+    const [first, second, third] = [newKey(), newKey(), newKey()];
+    expect((await store.increment(first)).totalHits).toBe(1);
+    expect((await store.increment(second)).totalHits).toBe(1);
+    expect((await store.increment(third)).totalHits).toBe(1); // drops the first client's lease
+    expect((await store.increment(second)).totalHits).toBe(2);
+    expect((await store.increment(first)).totalHits).toBe(6);
+    expect(await leasedInRedis(first)).toBe(10);
   });
 
   it('gives a hit back to the shared count on decrement, and forgets a key on reset', async () => {

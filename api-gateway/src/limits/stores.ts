@@ -128,7 +128,15 @@ export interface LeasingStoreOptions {
   limit: number;
   /** Hits taken from Redis at a time. */
   leaseSize: number;
+  /** Leases held at most (one per client seen in the window); the oldest is dropped beyond. */
+  maxLeases?: number;
 }
+
+/**
+ * Bounds the memory a flood of client addresses can take (~100 bytes a lease). Dropping a lease is
+ * always safe: its unspent hits stay counted in Redis and are never handed out again.
+ */
+const DEFAULT_MAX_LEASES = 100_000;
 
 /** A lease is at most this share of the limit (so one hit at a time, exact, for limits under 80)... */
 const LEASE_SHARE_OF_LIMIT = 1 / 40;
@@ -221,6 +229,9 @@ export class LeasingRedisStore implements Store {
     const { leaseSize } = this.options;
     const reply = await this.guarded(() => this.redis.eval(LEASE_SCRIPT, 1, this.prefix + key, leaseSize, this.windowMs));
     const [total, ttl] = (reply as [number, number]).map(Number) as [number, number];
+    // Deleted first so that the Map's order stays the order of the latest leases: the first is the oldest.
+    this.leases.delete(key);
+    if (this.leases.size >= (this.options.maxLeases ?? DEFAULT_MAX_LEASES)) this.leases.delete(this.leases.keys().next().value!);
     this.leases.set(key, { next: total - leaseSize + 1, last: total, resetAt: Date.now() + ttl });
   }
 
