@@ -8,8 +8,7 @@ import {
   redisReady,
   startMessaging,
   startService,
-  topologyFrom,
-  type Logger,
+  type EventServiceStartOptions,
   type Messaging,
   type StartedService,
 } from '@board/service-kit';
@@ -31,12 +30,7 @@ export const SERVICE_NAME = 'auth-service';
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 const REDIS_STARTUP_WAIT_MS = 5_000;
 
-export interface StartOptions {
-  logger?: Logger;
-  /** Consumer retry delays; tests shorten them. */
-  retryDelaysMs?: readonly number[];
-  outboxPollIntervalMs?: number;
-}
+export type StartOptions = EventServiceStartOptions;
 
 export interface AuthService extends StartedService {
   pool: Awaited<ReturnType<typeof openDatabase>>;
@@ -46,7 +40,8 @@ export interface AuthService extends StartedService {
 
 /** Wires auth-service to its real dependencies and starts listening. */
 export function start(config: AuthConfig, options: StartOptions = {}): Promise<AuthService> {
-  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
+  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async (parts) => {
+    const { logger, metrics, lifecycle } = parts;
     const authMetrics = createAuthMetrics(metrics.registry);
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
 
@@ -56,14 +51,10 @@ export function start(config: AuthConfig, options: StartOptions = {}): Promise<A
     await redisReady(redis, REDIS_STARTUP_WAIT_MS).catch((error: unknown) => logger.warn({ err: error }, 'starting without Redis'));
     const revocationList = new RevocationList(redis, config.REDIS_KEY_PREFIX);
 
-    const messaging = await startMessaging({
+    const messaging = await startMessaging(parts, {
       service: SERVICE_NAME,
-      amqpUrl: config.AMQP_URL,
-      topology: topologyFrom(config),
+      config,
       pool,
-      logger,
-      registry: metrics.registry,
-      lifecycle,
       outboxPollIntervalMs: options.outboxPollIntervalMs,
       consume: {
         consumer: CONSUMER,

@@ -7,7 +7,8 @@ import { AmqpConnection } from './events/connection';
 import { EventConsumer, type HandlerOutcome } from './events/consumer';
 import { OutboxRelay } from './events/outbox-relay';
 import { EventPublisher } from './events/publisher';
-import { queueName, type Topology } from './events/topology';
+import { queueName, topologyFrom, type Topology } from './events/topology';
+import type { ServiceParts } from './service';
 import type { Lifecycle } from './lifecycle';
 
 export interface MessagingOptions {
@@ -50,8 +51,18 @@ export function createMessaging(options: MessagingOptions): Messaging {
   return { connection, publisher, relay, db };
 }
 
-export interface ConsumingMessagingOptions extends MessagingOptions {
-  lifecycle: Lifecycle;
+/** The settings of a service's configuration that its messaging reads. */
+export interface MessagingConfig {
+  AMQP_URL: string;
+  EVENTS_EXCHANGE: string;
+  EVENTS_QUEUE_PREFIX: string;
+}
+
+export interface StartMessagingOptions {
+  service: string;
+  config: MessagingConfig;
+  pool: pg.Pool;
+  outboxPollIntervalMs?: number;
   /** The service's consumer of other services' events. */
   consume: {
     /** The consumer's name; its queue is named after it (see queueName). */
@@ -68,17 +79,27 @@ export interface ConsumingMessagingOptions extends MessagingOptions {
  * outbox relay and the connection, each registered with the lifecycle (the consumer stops first,
  * then the relay, then the connection).
  */
-export async function startMessaging(options: ConsumingMessagingOptions): Promise<Messaging> {
-  const messaging = createMessaging(options);
-  const { topology, consume, lifecycle } = options;
+export async function startMessaging({ logger, metrics, lifecycle }: ServiceParts, options: StartMessagingOptions): Promise<Messaging> {
+  const { service, config, pool, consume } = options;
+  const topology = topologyFrom(config);
+  const messaging = createMessaging({
+    service,
+    amqpUrl: config.AMQP_URL,
+    topology,
+    pool,
+    logger,
+    registry: metrics.registry,
+    lifecycle,
+    outboxPollIntervalMs: options.outboxPollIntervalMs,
+  });
   const consumer = new EventConsumer({
     connection: messaging.connection,
     topology,
     queue: queueName(topology, consume.consumer),
     routingKeys: consume.routingKeys,
     handle: consume.handle(messaging.db),
-    logger: options.logger,
-    registry: options.registry,
+    logger,
+    registry: metrics.registry,
     retryDelaysMs: consume.retryDelaysMs,
   });
   await consumer.start();

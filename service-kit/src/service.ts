@@ -25,6 +25,15 @@ export interface ServiceParts {
   lifecycle: Lifecycle;
 }
 
+/** What tests may change in the start of a service that produces and consumes events. */
+export interface EventServiceStartOptions {
+  /** Replaces the logger built from LOG_LEVEL (tests capture or silence it). */
+  logger?: Logger;
+  /** Delays between attempts at a failing event before it is dead-lettered. */
+  retryDelaysMs?: readonly number[];
+  outboxPollIntervalMs?: number;
+}
+
 export interface ServiceWiring<Exposed> {
   app: RequestListener;
   /** Part of the running service that tests and callers may reach, e.g. its pool. */

@@ -8,12 +8,11 @@ import {
   openDatabase,
   startMessaging,
   startService,
-  topologyFrom,
   type AmqpConnection,
   type Database,
-  type Logger,
-  type StartedService,
+  type EventServiceStartOptions,
   type Redis,
+  type StartedService,
 } from '@board/service-kit';
 import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
@@ -22,13 +21,7 @@ import { CONSUMED_EVENTS, CONSUMER_NAME, handleUserEvent } from './events/user-r
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 
-export interface StartOptions {
-  /** Replaces the logger built from LOG_LEVEL (tests capture or silence it). */
-  logger?: Logger;
-  /** Delays between attempts at a failing event before it is dead-lettered. */
-  retryDelaysMs?: readonly number[];
-  outboxPollIntervalMs?: number;
-}
+export type StartOptions = EventServiceStartOptions;
 
 export interface RunningService extends StartedService {
   db: Database;
@@ -38,20 +31,17 @@ export interface RunningService extends StartedService {
 
 /** Wires user-service to its real dependencies and starts serving. */
 export function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
-  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
+  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async (parts) => {
+    const { logger, metrics, lifecycle } = parts;
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
 
     const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME);
     lifecycle.onStop('redis', () => closeRedis(redis));
 
-    const messaging = await startMessaging({
+    const messaging = await startMessaging(parts, {
       service: SERVICE_NAME,
-      amqpUrl: config.AMQP_URL,
-      topology: topologyFrom(config),
+      config,
       pool,
-      logger,
-      registry: metrics.registry,
-      lifecycle,
       outboxPollIntervalMs: options.outboxPollIntervalMs,
       consume: { consumer: CONSUMER_NAME, routingKeys: CONSUMED_EVENTS, handle: handleUserEvent, retryDelaysMs: options.retryDelaysMs },
     });
