@@ -22,14 +22,14 @@ export function metricNames(expr: string): string[] {
 }
 
 function dashboardExpressions(): string[] {
-  const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'deploy/grafana/dashboards/overview.json'), 'utf8')) as {
+  const dashboard = JSON.parse(readFileSync(path.join(ROOT, 'grafana/dashboards/overview.json'), 'utf8')) as {
     panels: { targets?: { expr: string }[] }[];
   };
   return dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
 }
 
 function alertExpressions(): string[] {
-  const rules = parse(readFileSync(path.join(ROOT, 'deploy/prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { expr: string }[] }[] };
+  const rules = parse(readFileSync(path.join(ROOT, 'prometheus/rules/alerts.yml'), 'utf8')) as { groups: { rules: { expr: string }[] }[] };
   return rules.groups.flatMap((group) => group.rules.map((rule) => rule.expr));
 }
 

@@ -67,9 +67,9 @@ describe('nginx', () => {
   });
 
   it('gets every template variable from the image or compose', () => {
-    const template = read('deploy/nginx/templates/default.conf.template');
+    const template = read('nginx/templates/default.conf.template');
     const used = new Set([...template.matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)].map((match) => match[1]!));
-    const imageEnv = read('deploy/nginx/Dockerfile');
+    const imageEnv = read('nginx/Dockerfile');
     const composeEnv = Object.keys(compose.get('nginx')!.environment);
     expect([...used].filter((name) => !imageEnv.includes(`${name}=`) && !composeEnv.includes(name))).toEqual([]);
   });
@@ -77,15 +77,15 @@ describe('nginx', () => {
 
 describe('Prometheus', () => {
   it('has a valid scrape config and alert rules (promtool)', () => {
-    const config = run('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml']);
+    const config = run('promtool', ['check', 'config', 'prometheus.yml']);
     expect(config.stdout + config.stderr).toMatch(/SUCCESS/);
     expect(config.status).toBe(0);
-    const rules = run('promtool', ['check', 'rules', 'deploy/prometheus/alerts.yml']);
+    const rules = run('promtool', ['check', 'rules', 'prometheus/rules/alerts.yml']);
     expect(rules.status).toBe(0);
   });
 
   it('scrapes every service on its compose port', () => {
-    const config = read('deploy/prometheus/prometheus.yml');
+    const config = read('prometheus.yml');
     for (const service of compose.values()) {
       if (service.workspace) expect(config).toContain(`${service.name}:${service.environment.PORT}`);
     }
