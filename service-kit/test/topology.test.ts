@@ -7,7 +7,6 @@ import { Database } from '../src/database';
 import { CONSUMER_BINDINGS } from '../src/events/bindings';
 import { AmqpConnection } from '../src/events/connection';
 import { EventConsumer } from '../src/events/consumer';
-import { createEvent } from '../src/events/catalog';
 import { OutboxRelay } from '../src/events/outbox-relay';
 import { EventPublisher, PublisherUnavailableError, UnroutableEventError } from '../src/events/publisher';
 import { queueName, type Topology } from '../src/events/topology';
