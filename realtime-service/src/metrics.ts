@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from '@board/service-kit';
 
 /** Why this service ended a stream itself. */
-export type CloseReason = 'slow_client' | 'user_deleted' | 'revoked' | 'live_feed_lost' | 'replay_failed';
+export type CloseReason = 'slow_client' | 'user_deleted' | 'revoked' | 'role_lowered' | 'live_feed_lost' | 'replay_failed';
 
 /** Why a reconnecting client was told to reload instead of getting a replay. */
 export type ResyncReason = 'malformed_id' | 'too_old' | 'unknown_id';

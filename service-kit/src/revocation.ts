@@ -1,16 +1,51 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { isRole, type Role } from './identity';
 
-/** Answers whether a session, or its user, has been revoked. */
+/** What stands against a token of this session and user. */
+export interface TokenStanding {
+  /** The session or the whole user was revoked. */
+  revoked: boolean;
+  /**
+   * The user's role as last changed, if it changed within an access token's lifetime: a token
+   * issued before the change still carries the old one, and must not act with more.
+   */
+  role?: Role;
+}
+
+/** Answers, in one lookup, whether a session or its user has been revoked and what the user's role now is. */
 export interface RevocationCheck {
-  isRevoked(sessionId: string, userId: string): Promise<boolean>;
+  standing(sessionId: string, userId: string): Promise<TokenStanding>;
+}
+
+/** A user's role as of `changedAt` (milliseconds since the epoch, the producer's clock). */
+export interface RoleChange {
+  userId: string;
+  role: Role;
+  changedAt: number;
 }
 
 /** Every revocation Redis still holds, as RevocationList.recorded() lists them. */
 export interface RecordedRevocations {
   sessionIds: string[];
   userIds: string[];
+  roles: RoleChange[];
 }
+
+/**
+ * Sets the role record unless a later change is recorded, and announces it, atomically: two
+ * writers (user-service at once, auth-service when it applies the event) may arrive in any order.
+ */
+const RECORD_ROLE_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, decoded = pcall(cjson.decode, current)
+  if ok and tonumber(decoded.changedAt) and tonumber(decoded.changedAt) > tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+redis.call('PUBLISH', KEYS[2], ARGV[4])
+return 1
+`;
 
 /**
  * Revoked sessions and users, shared through Redis: auth-service and user-service write, the
@@ -43,6 +78,22 @@ export class RevocationList implements RevocationCheck {
     return `${this.prefix}revoked:user:${userId}`;
   }
 
+  private roleKey(userId: string) {
+    return `${this.prefix}revoked:role:${userId}`;
+  }
+
+  /**
+   * Records a role change and announces it. Kept for a token's lifetime from the last write, so
+   * the writer that applies the change last (auth-service, which issues tokens) decides how long
+   * tokens issued with the old role can still be seen.
+   */
+  async recordRole(change: RoleChange): Promise<void> {
+    const value = JSON.stringify({ role: change.role, changedAt: change.changedAt });
+    const notice = JSON.stringify({ role: change });
+    await this.redis.eval(RECORD_ROLE_SCRIPT, 2, this.roleKey(change.userId), this.channel, value, String(change.changedAt), String(this.ttlSeconds), notice);
+  }
+
+
   async revokeSessions(sessionIds: readonly string[]): Promise<void> {
     if (sessionIds.length === 0) return;
     const multi = this.redis.multi();
@@ -59,21 +110,35 @@ export class RevocationList implements RevocationCheck {
       .exec();
   }
 
+  async standing(sessionId: string, userId: string): Promise<TokenStanding> {
+    const [session, user, role] = await this.redis.mget(this.sessionKey(sessionId), this.userKey(userId), this.roleKey(userId));
+    const change = parseRoleRecord(userId, role ?? null);
+    return { revoked: session !== null || user !== null, ...(change ? { role: change.role } : {}) };
+  }
+
   async isRevoked(sessionId: string, userId: string): Promise<boolean> {
-    const [session, user] = await this.redis.mget(this.sessionKey(sessionId), this.userKey(userId));
-    return session !== null || user !== null;
+    return (await this.standing(sessionId, userId)).revoked;
   }
 
   /** Every revocation still recorded (SCAN, so Redis is never blocked by a long list). */
   async recorded(): Promise<RecordedRevocations> {
     const sessionPrefix = this.sessionKey('');
     const userPrefix = this.userKey('');
-    const recorded: RecordedRevocations = { sessionIds: [], userIds: [] };
+    const rolePrefix = this.roleKey('');
+    const recorded: RecordedRevocations = { sessionIds: [], userIds: [], roles: [] };
     for await (const keys of this.redis.scanStream({ match: `${this.prefix}revoked:*`, count: 1_000 })) {
+      const roleKeys: string[] = [];
       for (const key of keys as string[]) {
         if (key.startsWith(sessionPrefix)) recorded.sessionIds.push(key.slice(sessionPrefix.length));
         else if (key.startsWith(userPrefix)) recorded.userIds.push(key.slice(userPrefix.length));
+        else if (key.startsWith(rolePrefix)) roleKeys.push(key);
       }
+      if (roleKeys.length === 0) continue;
+      const values = await this.redis.mget(...roleKeys);
+      roleKeys.forEach((key, index) => {
+        const change = parseRoleRecord(key.slice(rolePrefix.length), values[index] ?? null);
+        if (change) recorded.roles.push(change);
+      });
     }
     return recorded;
   }
@@ -108,6 +173,7 @@ export class RevocationMirror implements RevocationCheck {
   /** Revoked ids, each with the time after which it can be forgotten. */
   private readonly sessions = new Map<string, number>();
   private readonly users = new Map<string, number>();
+  private readonly roles = new Map<string, RoleChange & { forgetAt: number }>();
   private synced = false;
   /** Bumped whenever the subscription drops, so a sync that began before cannot claim completeness. */
   private generation = 0;
@@ -143,11 +209,19 @@ export class RevocationMirror implements RevocationCheck {
     this.setSynced(false);
   }
 
-  isRevoked(sessionId: string, userId: string): Promise<boolean> {
+  async standing(sessionId: string, userId: string): Promise<TokenStanding> {
     const now = Date.now();
-    if (isCurrent(this.sessions.get(sessionId), now) || isCurrent(this.users.get(userId), now)) return Promise.resolve(true);
-    if (this.synced) return Promise.resolve(false);
-    return (this.options.fallback ?? this.options.list).isRevoked(sessionId, userId);
+    const known = this.roles.get(userId);
+    const role = known && isCurrent(known.forgetAt, now) ? known.role : undefined;
+    const revoked = isCurrent(this.sessions.get(sessionId), now) || isCurrent(this.users.get(userId), now);
+    if (revoked || this.synced) return { revoked, ...(role ? { role } : {}) };
+    // Out of step: what this copy knows still counts, and Redis may know more.
+    const asked = await (this.options.fallback ?? this.options.list).standing(sessionId, userId);
+    return { revoked: asked.revoked, ...((asked.role ?? role) ? { role: asked.role ?? role } : {}) };
+  }
+
+  async isRevoked(sessionId: string, userId: string): Promise<boolean> {
+    return (await this.standing(sessionId, userId)).revoked;
   }
 
   private async sync(): Promise<void> {
@@ -160,8 +234,12 @@ export class RevocationMirror implements RevocationCheck {
       if (generation !== this.generation) return;
       this.remember({ sessionIds: recorded.sessionIds });
       for (const userId of recorded.userIds) this.remember({ userId });
+      for (const role of recorded.roles) this.remember({ role });
       this.setSynced(true);
-      this.log.info({ sessions: recorded.sessionIds.length, users: recorded.userIds.length }, 'revocation mirror in sync');
+      this.log.info(
+        { sessions: recorded.sessionIds.length, users: recorded.userIds.length, roles: recorded.roles.length },
+        'revocation mirror in sync',
+      );
     } catch (error) {
       if (generation !== this.generation) return;
       this.log.warn({ err: error }, 'could not sync the revocation mirror; asking Redis meanwhile');
@@ -184,10 +262,15 @@ export class RevocationMirror implements RevocationCheck {
     this.options.onSyncChange?.(synced);
   }
 
-  private remember({ sessionIds, userId }: RevocationNotice): void {
+  private remember({ sessionIds, userId, role }: RevocationNotice): void {
     const forgetAt = Date.now() + this.options.list.ttlMs;
     for (const sessionId of sessionIds ?? []) this.sessions.set(sessionId, forgetAt);
     if (userId) this.users.set(userId, forgetAt);
+    if (role) {
+      // Notices and a sync can cross: an older change never replaces a newer one.
+      const known = this.roles.get(role.userId);
+      if (!known || known.changedAt <= role.changedAt) this.roles.set(role.userId, { ...role, forgetAt });
+    }
   }
 
   private prune(): void {
@@ -195,27 +278,47 @@ export class RevocationMirror implements RevocationCheck {
     for (const entries of [this.sessions, this.users]) {
       for (const [id, forgetAt] of entries) if (!isCurrent(forgetAt, now)) entries.delete(id);
     }
+    for (const [id, { forgetAt }] of this.roles) if (!isCurrent(forgetAt, now)) this.roles.delete(id);
   }
 }
 
 const isCurrent = (forgetAt: number | undefined, now: number): boolean => forgetAt !== undefined && forgetAt > now;
 
-/** What the revocations channel carries. */
+/** What the revocations channel carries: revoked sessions, a revoked user, or a user's new role. */
 export interface RevocationNotice {
   sessionIds?: string[];
   userId?: string;
+  role?: RoleChange;
 }
 
 export function parseRevocationNotice(message: string): RevocationNotice {
   try {
     const value: unknown = JSON.parse(message);
     if (typeof value !== 'object' || value === null) return {};
-    const { sessionIds, userId } = value as Record<string, unknown>;
+    const { sessionIds, userId, role } = value as Record<string, unknown>;
+    const change = parseRoleChange(role);
     return {
       ...(Array.isArray(sessionIds) ? { sessionIds: sessionIds.filter((id): id is string => typeof id === 'string') } : {}),
       ...(typeof userId === 'string' ? { userId } : {}),
+      ...(change ? { role: change } : {}),
     };
   } catch {
     return {};
+  }
+}
+
+function parseRoleChange(value: unknown): RoleChange | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { userId, role, changedAt } = value as Record<string, unknown>;
+  if (typeof userId !== 'string' || !isRole(role) || typeof changedAt !== 'number' || !Number.isFinite(changedAt)) return undefined;
+  return { userId, role, changedAt };
+}
+
+function parseRoleRecord(userId: string, value: string | null): RoleChange | undefined {
+  if (value === null) return undefined;
+  try {
+    return parseRoleChange({ ...(JSON.parse(value) as object), userId });
+  } catch {
+    return undefined;
   }
 }

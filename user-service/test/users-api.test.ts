@@ -463,3 +463,28 @@ describe('the last admin', () => {
     }
   });
 });
+
+describe('an admin who was demoted', () => {
+  const roleRecord = async (id: string) => JSON.parse((await ctx.service.redis.get(`${ctx.redisPrefix}revoked:role:${id}`)) ?? 'null') as { role: string } | null;
+
+  it('When an admin demotes someone, Then the new role is recorded in Redis at once for the gateways', async () => {
+    const admin = await ctx.seedUser('admin');
+    const target = await ctx.seedUser('admin');
+    expect((await call('patch', `/api/users/${target.id}/role`).set(ctx.as(admin)).send({ role: 'user' })).status).toBe(200);
+    expect(await roleRecord(target.id)).toMatchObject({ role: 'user', changedAt: expect.any(Number) });
+  });
+
+  it('When their token still says admin, Then they can neither change roles nor delete anyone', async () => {
+    const admin = await ctx.seedUser('admin');
+    const demoted = await ctx.seedUser('admin');
+    const victim = await ctx.seedUser('member');
+    expect((await call('patch', `/api/users/${demoted.id}/role`).set(ctx.as(admin)).send({ role: 'user' })).status).toBe(200);
+    const staleToken = ctx.as({ id: demoted.id, role: 'admin' });
+    await expectNothingChanged(async () => {
+      expectErrorResponse(await call('patch', `/api/users/${demoted.id}/role`).set(staleToken).send({ role: 'admin' }), 403, 'FORBIDDEN');
+      expectErrorResponse(await call('patch', `/api/users/${victim.id}/role`).set(staleToken).send({ role: 'user' }), 403, 'FORBIDDEN');
+      expectErrorResponse(await call('delete', `/api/users/${victim.id}`).set(staleToken), 403, 'FORBIDDEN');
+    });
+    expect((await profileOf(victim.id))?.role).toBe('member');
+  });
+});

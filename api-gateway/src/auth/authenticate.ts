@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { AppError, type Counter, type RevocationCheck } from '@board/service-kit';
+import { AppError, lowerRole, type Counter, type RevocationCheck } from '@board/service-kit';
 import { isPublicRoute, routingPath } from '../routes';
 import type { TokenVerifier } from './token-verifier';
 
@@ -18,7 +18,9 @@ const unauthenticated = (code: string, message: string) =>
 /**
  * Verifies the Bearer token and refuses revoked sessions. A protected route needs a valid token;
  * a public one passes without, but a token sent there must still be valid, so the upstream
- * never sees an identity nobody verified.
+ * never sees an identity nobody verified. A token never acts with more than the user's current
+ * role: one issued before a demotion is held to the lower role at once (a refresh brings a token
+ * that carries it).
  */
 export function authenticate(deps: AuthenticateDeps): RequestHandler {
   return async (req, _res, next) => {
@@ -32,8 +34,9 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
       const token = BEARER.exec(header)?.[1];
       if (!token) throw unauthenticated('INVALID_TOKEN', 'Send the access token as "Authorization: Bearer <token>"');
       const identity = await deps.verifier.verify(token);
-      if (await deps.revocations.isRevoked(identity.sessionId, identity.userId)) throw unauthenticated('SESSION_REVOKED', 'The session has ended; log in again');
-      req.identity = identity;
+      const { revoked, role } = await deps.revocations.standing(identity.sessionId, identity.userId);
+      if (revoked) throw unauthenticated('SESSION_REVOKED', 'The session has ended; log in again');
+      req.identity = role ? { ...identity, role: lowerRole(identity.role, role) } : identity;
       next();
     } catch (error) {
       if (error instanceof AppError && error.status === 401) deps.rejections.labels(error.code).inc();

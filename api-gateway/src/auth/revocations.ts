@@ -1,4 +1,4 @@
-import type { RevocationCheck } from '@board/service-kit';
+import type { RevocationCheck, TokenStanding } from '@board/service-kit';
 import type { OutageReporter } from '../outage';
 
 /**
@@ -12,14 +12,14 @@ export class FailOpenRevocationCheck implements RevocationCheck {
     private readonly outage: OutageReporter,
   ) {}
 
-  async isRevoked(sessionId: string, userId: string): Promise<boolean> {
+  async standing(sessionId: string, userId: string): Promise<TokenStanding> {
     try {
-      const revoked = await this.redisCheck.isRevoked(sessionId, userId);
+      const standing = await this.redisCheck.standing(sessionId, userId);
       this.outage.succeeded();
-      return revoked;
+      return standing;
     } catch (error) {
       this.outage.failed(error);
-      return false;
+      return { revoked: false };
     }
   }
 }

@@ -48,13 +48,18 @@ async function userDeleted({ db, revocations, metrics }: EventHandlerDeps, event
   return 'handled';
 }
 
-/** Tokens issued from now on (login, refresh) carry the new role. */
-async function roleChanged({ db }: EventHandlerDeps, event: EventEnvelope<'user.role_changed'>): Promise<HandlerOutcome> {
+/**
+ * Tokens issued from now on (login, refresh) carry the new role. The role is also recorded in
+ * Redis inside the transaction (a Redis outage holds the event): tokens this service issued with
+ * the old role until now must act with the new one for as long as they live.
+ */
+async function roleChanged({ db, revocations }: EventHandlerDeps, event: EventEnvelope<'user.role_changed'>): Promise<HandlerOutcome> {
   const changedAt = new Date(event.occurredAt);
   if (Number.isNaN(changedAt.getTime())) throw new PoisonMessageError(`occurredAt is not a time: ${event.occurredAt}`);
   return db.transaction(async (tx) => {
     if (!(await tx.claimEvent(CONSUMER, event.id))) return 'duplicate';
     await updateRole(tx, event.data.id, event.data.role, changedAt);
+    await revocations.recordRole({ userId: event.data.id, role: event.data.role, changedAt: changedAt.getTime() });
     return 'handled';
   });
 }

@@ -4,6 +4,7 @@ import {
   MAX_CHANNEL_NAME_LENGTH,
   callerOf,
   identityFromHeaders,
+  lowerRole,
   requireIdentity,
   serviceUnavailable,
   unauthorized,
@@ -87,15 +88,30 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
     return identity;
   }
 
+  /** The identity as it stands now: refused when revoked, held to the user's current role. */
+  async function currentIdentity(identity: Identity): Promise<Identity> {
+    const { revoked, role } = await orUnavailable(revocations.standing(identity.sessionId, identity.userId));
+    if (revoked) throw unauthorized('This session has been revoked', 'SESSION_REVOKED');
+    return role ? { ...identity, role: lowerRole(identity.role, role) } : identity;
+  }
+
+  /**
+   * Why a stream opened as `opened` must end after all: revoked, or its role lowered, since the
+   * first check. Undefined when nothing changed, or when Redis cannot say (the first check passed
+   * a moment ago; a blip does not end the stream).
+   */
+  async function changedSince(opened: Identity): Promise<'revoked' | 'role_lowered' | undefined> {
+    const { revoked, role } = await revocations.standing(opened.sessionId, opened.userId).catch(() => ({ revoked: false, role: undefined }));
+    if (revoked) return 'revoked';
+    return role && lowerRole(opened.role, role) !== opened.role ? 'role_lowered' : undefined;
+  }
+
   router.get('/api/events', streamQuery, async (req, res) => {
     const { channels, ticket, lastEventId: lastEventIdParam } = validated<StreamQuery>(req);
     if (!hub.isAccepting || !liveFeed.isSubscribed) {
       throw serviceUnavailable('Live events are unavailable right now', RETRY_AFTER_SECONDS);
     }
-    const identity = await streamIdentity(req, ticket);
-    if (await orUnavailable(revocations.isRevoked(identity.sessionId, identity.userId))) {
-      throw unauthorized('This session has been revoked', 'SESSION_REVOKED');
-    }
+    const identity = await currentIdentity(await streamIdentity(req, ticket));
     // An empty Last-Event-ID means the client saw no event yet, as if it were absent.
     const lastEventId = req.get('last-event-id') || lastEventIdParam || undefined;
     // The client may have left while we checked who it is; its 'close' has been and gone.
@@ -103,6 +119,13 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
     // A stream lasts as long as the client stays; its duration would swamp the latency histogram.
     res.locals.skipRequestMetrics = true;
     const client = hub.open(res, identity, channels, lastEventId !== undefined);
+    // A revocation or demotion announced while the checks above ran found no stream to close:
+    // look again now that this one is registered and will hear the next.
+    const changed = await changedSince(identity);
+    if (changed) {
+      client.close(changed);
+      return;
+    }
     if (lastEventId === undefined) return;
     try {
       await resume(client, lastEventId, eventLog, hub);

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { AnyEvent, Identity } from '@board/service-kit';
+import { lowerRole, type AnyEvent, type Identity, type Role } from '@board/service-kit';
 import { appendedAt } from '../domain/stream-id';
 import type { CloseReason, RealtimeMetrics, ResyncReason } from '../metrics';
 import { SseClient, type ClientOwner } from './client';
@@ -87,6 +87,16 @@ export class ClientHub implements ClientOwner {
 
   closeUser(userId: string, reason: CloseReason): void {
     for (const client of this.byUser.get(userId) ?? NOBODY) client.close(reason);
+  }
+
+  /**
+   * The user's role is now `role`: their streams opened with more end, and the client comes back
+   * with a token (and so a view) that carries the new role.
+   */
+  closeAboveRole(userId: string, role: Role): void {
+    for (const client of this.byUser.get(userId) ?? NOBODY) {
+      if (lowerRole(client.role, role) !== client.role) client.close('role_lowered');
+    }
   }
 
   /**

@@ -66,9 +66,10 @@ export class LiveFeed {
         const { id, event } = parseLiveMessage(message);
         hub.dispatch(new StreamEvent(id, event));
       } else if (channel === revocationChannel) {
-        const { sessionIds, userId } = parseRevocationNotice(message);
+        const { sessionIds, userId, role } = parseRevocationNotice(message);
         if (sessionIds) hub.closeSessions(sessionIds, 'revoked');
         if (userId) hub.closeUser(userId, 'revoked');
+        if (role) hub.closeAboveRole(role.userId, role.role);
       }
     } catch (error) {
       this.log.error({ err: error, channel }, 'could not handle a pub/sub message');

@@ -13,3 +13,11 @@ export const CONSUMER_BINDINGS = {
 } as const satisfies Record<string, readonly string[]>;
 
 export type BoardConsumer = keyof typeof CONSUMER_BINDINGS;
+
+/**
+ * Queues where only one consumer at a time may take messages, whatever the replicas: the
+ * realtime-service appends each event to the replay stream, whose order is the order every client
+ * sees, so two instances taking turns must not interleave a message's created, edited and deleted.
+ * The others apply state and drop stale updates themselves.
+ */
+export const SINGLE_ACTIVE_CONSUMERS: ReadonlySet<string> = new Set<BoardConsumer>(['realtime-service']);

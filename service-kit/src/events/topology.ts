@@ -1,6 +1,6 @@
 import type { Channel } from 'amqplib';
 import { z } from 'zod';
-import { CONSUMER_BINDINGS } from './bindings';
+import { CONSUMER_BINDINGS, SINGLE_ACTIVE_CONSUMERS } from './bindings';
 
 /**
  * Names on the broker. Production uses the defaults; tests give each run its own exchange and
@@ -48,7 +48,7 @@ export async function assertConsumerQueues(
       arguments: { 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
     });
   }
-  await assertBoundQueue(channel, topology, queue, routingKeys);
+  await assertBoundQueue(channel, topology, queue, routingKeys, isSingleActive(topology, queue));
 }
 
 /**
@@ -58,15 +58,22 @@ export async function assertConsumerQueues(
 export async function assertBoardQueues(channel: Channel, topology: Topology): Promise<void> {
   await assertExchange(channel, topology);
   for (const [consumer, routingKeys] of Object.entries(CONSUMER_BINDINGS)) {
-    await assertBoundQueue(channel, topology, queueName(topology, consumer), routingKeys);
+    await assertBoundQueue(channel, topology, queueName(topology, consumer), routingKeys, SINGLE_ACTIVE_CONSUMERS.has(consumer));
   }
 }
 
-async function assertBoundQueue(channel: Channel, topology: Topology, queue: string, routingKeys: readonly string[]): Promise<void> {
+const isSingleActive = (topology: Topology, queue: string) =>
+  [...SINGLE_ACTIVE_CONSUMERS].some((consumer) => queueName(topology, consumer) === queue);
+
+async function assertBoundQueue(channel: Channel, topology: Topology, queue: string, routingKeys: readonly string[], singleActive: boolean): Promise<void> {
   await channel.assertQueue(deadLetterQueueName(queue), { durable: true });
   await channel.assertQueue(queue, {
     durable: true,
-    arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': deadLetterQueueName(queue) },
+    arguments: {
+      'x-dead-letter-exchange': '',
+      'x-dead-letter-routing-key': deadLetterQueueName(queue),
+      ...(singleActive ? { 'x-single-active-consumer': true } : {}),
+    },
   });
   for (const key of routingKeys) await channel.bindQueue(queue, topology.exchange, key);
 }

@@ -2,10 +2,12 @@ import {
   AppError,
   conflict,
   encodeCursor,
+  forbidden,
   notFound,
   type Counter,
   type Database,
   type Logger,
+  type EventEnvelope,
   type PagePosition,
   type RevocationList,
   type Role,
@@ -32,6 +34,8 @@ export interface DirectoryOptions {
 }
 
 const lastAdmin = () => conflict('The last admin cannot give up the admin role or be deleted', 'LAST_ADMIN');
+/** The caller's token said admin, but the caller is an admin no more. */
+const noLongerAdmin = () => forbidden('You are no longer an admin');
 
 /**
  * Profiles and roles: every change happens in a transaction that also records the event
@@ -69,39 +73,57 @@ export class Directory {
       this.options.membershipRequests.inc({ outcome: 'wrong_passcode' });
       throw new AppError(403, 'WRONG_PASSCODE', 'The passcode is not right');
     }
-    const { profile, outcome } = await this.options.db.transaction(async (tx) => {
+    const { profile, outcome, event } = await this.options.db.transaction(async (tx) => {
       const current = found(await lockProfile(tx, id));
       if (current.role !== 'user') return { profile: current, outcome: 'unchanged' as const };
       const member = found(await updateRole(tx, id, 'member'));
-      await tx.recordEvent('user.role_changed', { id, role: 'member', previousRole: 'user' });
-      return { profile: member, outcome: 'granted' as const };
+      const recorded = await tx.recordEvent('user.role_changed', { id, role: 'member', previousRole: 'user' });
+      return { profile: member, outcome: 'granted' as const, event: recorded };
     });
     this.options.membershipRequests.inc({ outcome });
+    if (event) await this.announceRole(event);
     return profile;
   }
 
-  async changeRole(id: string, role: Role): Promise<Profile> {
-    return this.options.db.transaction(async (tx) => {
+  /** An admin (`adminId`, who must still be one) gives user `id` a role. */
+  async changeRole(adminId: string, id: string, role: Role): Promise<Profile> {
+    const { profile, event } = await this.options.db.transaction(async (tx) => {
       // Admins first, in id order, then the target: every role change and deletion takes its
       // locks in the same order, so they queue instead of deadlocking.
       const adminIds = await lockAdminIds(tx);
+      if (!adminIds.includes(adminId)) throw noLongerAdmin();
       const target = found(await lockProfile(tx, id));
-      if (target.role === role) return target;
+      if (target.role === role) return { profile: target };
       if (leavesNoAdmin(target, role, adminIds)) throw lastAdmin();
       const updated = found(await updateRole(tx, id, role));
-      await tx.recordEvent('user.role_changed', { id, role, previousRole: target.role });
-      return updated;
+      return { profile: updated, event: await tx.recordEvent('user.role_changed', { id, role, previousRole: target.role }) };
     });
+    if (event) await this.announceRole(event);
+    return profile;
+  }
+
+  /**
+   * Tells the gateways and the realtime-service at once, so tokens issued before the change act
+   * with the new role from now on (a demoted admin loses the rights this instant). If Redis is
+   * away the change still stands: auth-service records it too when the event reaches it.
+   */
+  private async announceRole(event: EventEnvelope<'user.role_changed'>): Promise<void> {
+    try {
+      await this.options.revocations.recordRole({ userId: event.data.id, role: event.data.role, changedAt: Date.parse(event.occurredAt) });
+    } catch (error) {
+      this.options.logger.warn({ err: error, userId: event.data.id }, 'could not record a role change in Redis');
+    }
   }
 
   /**
    * Deletes the profile and announces it (the other services remove what belongs to the user),
    * then revokes the user at once so the gateway stops accepting their tokens before the event
-   * has gone round.
+   * has gone round. An admin deleting someone else (`byAdmin`) must still be an admin.
    */
-  async delete(id: string): Promise<void> {
+  async delete(id: string, options: { byAdmin?: string } = {}): Promise<void> {
     await this.options.db.transaction(async (tx) => {
       const adminIds = await lockAdminIds(tx);
+      if (options.byAdmin !== undefined && !adminIds.includes(options.byAdmin)) throw noLongerAdmin();
       const target = found(await lockProfile(tx, id));
       if (leavesNoAdmin(target, null, adminIds)) throw lastAdmin();
       await deleteProfile(tx, id);

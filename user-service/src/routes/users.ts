@@ -86,12 +86,12 @@ export function usersRouter(directory: Directory): Router {
   router.patch('/api/users/:id/role', requireRole('admin'), validate(uuidParam(), onlyFields('role'), roleBody()), async (req, res) => {
     const caller = callerOf(req);
     const { id, role } = validated<{ id: string; role: Role }>(req);
-    res.json({ user: presentUser(await directory.changeRole(id, role), caller) });
+    res.json({ user: presentUser(await directory.changeRole(caller.userId, id, role), caller) });
   });
 
   router.delete('/api/users/:id', requireRole('admin'), validate(uuidParam()), async (req, res) => {
     const { id } = validated<{ id: string }>(req);
-    await directory.delete(id);
+    await directory.delete(id, { byAdmin: callerOf(req).userId });
     res.status(204).end();
   });
 

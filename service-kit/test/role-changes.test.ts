@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RevocationList, RevocationMirror, createRedis, parseRevocationNotice } from '../src';
+import { TEST_REDIS_URL, silentLogger, waitFor } from '../src/testing';
+
+const prefix = `test:roles:${randomUUID()}:`;
+const logger = silentLogger();
+let writer: Redis;
+let list: RevocationList;
+const closers: (() => Promise<unknown>)[] = [];
+
+beforeAll(() => {
+  writer = new Redis(TEST_REDIS_URL);
+  list = new RevocationList(writer, prefix);
+});
+
+afterAll(async () => {
+  for (const close of closers.reverse()) await close();
+  const keys = await writer.keys(`${prefix}*`);
+  if (keys.length > 0) await writer.del(...keys);
+  await writer.quit();
+});
+
+async function startMirror(): Promise<RevocationMirror> {
+  const lookups = createRedis(TEST_REDIS_URL, logger, 'roles-lookups');
+  const subscriber = createRedis(TEST_REDIS_URL, logger, 'roles-notices');
+  const mirror = new RevocationMirror({ list: new RevocationList(lookups, prefix), subscriber, logger });
+  mirror.start();
+  closers.push(async () => {
+    mirror.stop();
+    await Promise.all([lookups.quit(), subscriber.quit()]);
+  });
+  await waitFor(() => mirror.isSynced, { what: 'the mirror to sync' });
+  return mirror;
+}
+
+describe('role changes in the revocation list', () => {
+  it('When a role change is recorded, Then the standing of every token of that user carries the new role', async () => {
+    const userId = randomUUID();
+    expect(await list.standing(randomUUID(), userId)).toEqual({ revoked: false });
+    await list.recordRole({ userId, role: 'user', changedAt: 1_000 });
+    expect(await list.standing(randomUUID(), userId)).toEqual({ revoked: false, role: 'user' });
+    expect(await writer.ttl(`${prefix}revoked:role:${userId}`)).toBeGreaterThan(3_500);
+  });
+
+  it('When an older change arrives after a newer one, Then the newer one stands', async () => {
+    const userId = randomUUID();
+    await list.recordRole({ userId, role: 'user', changedAt: 2_000 });
+    await list.recordRole({ userId, role: 'admin', changedAt: 1_000 });
+    expect((await list.standing(randomUUID(), userId)).role).toBe('user');
+    await list.recordRole({ userId, role: 'member', changedAt: 3_000 });
+    expect((await list.standing(randomUUID(), userId)).role).toBe('member');
+  });
+
+  it('When the mirror starts after a change, or hears one while running, Then it knows the role', async () => {
+    const before = randomUUID();
+    await list.recordRole({ userId: before, role: 'member', changedAt: Date.now() });
+    const mirror = await startMirror();
+    expect(await mirror.standing(randomUUID(), before)).toEqual({ revoked: false, role: 'member' });
+
+    const during = randomUUID();
+    await list.recordRole({ userId: during, role: 'user', changedAt: Date.now() });
+    await waitFor(async () => (await mirror.standing(randomUUID(), during)).role === 'user', { what: 'the notice' });
+    // An older change heard late does not undo it.
+    await writer.publish(list.channel, JSON.stringify({ role: { userId: during, role: 'admin', changedAt: 1 } }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await mirror.standing(randomUUID(), during)).role).toBe('user');
+  });
+
+  it('reads only well-formed role notices', () => {
+    const userId = randomUUID();
+    expect(parseRevocationNotice(JSON.stringify({ role: { userId, role: 'member', changedAt: 5 } }))).toEqual({ role: { userId, role: 'member', changedAt: 5 } });
+    expect(parseRevocationNotice(JSON.stringify({ role: { userId, role: 'root', changedAt: 5 } }))).toEqual({});
+    expect(parseRevocationNotice(JSON.stringify({ role: { userId, role: 'user', changedAt: 'soon' } }))).toEqual({});
+    // A role notice is not a revocation of the user.
+    expect(parseRevocationNotice(JSON.stringify({ role: { userId, role: 'user', changedAt: 5 } })).userId).toBeUndefined();
+  });
+});
