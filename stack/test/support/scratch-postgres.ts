@@ -1,9 +1,9 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from './free-port';
 
 /**
  * A PostgreSQL cluster of a test's own, from the machine's PostgreSQL binaries, that checks
@@ -31,16 +31,6 @@ function binDir(): string {
   if (!newest) throw new Error(`no PostgreSQL server binaries under ${root} (set TEST_POSTGRES_BINDIR)`);
   return path.join(root, newest, 'bin');
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 
 /** PostgreSQL refuses to run as root: as root, the cluster runs as the `postgres` system user. */
 const asServerUser = (command: string, args: string[]): [string, string[]] =>
