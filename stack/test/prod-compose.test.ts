@@ -87,6 +87,10 @@ describe('the merged production configuration', () => {
     expect(service.logging).toEqual({ driver: 'json-file', options: { 'max-size': expect.stringMatching(/^\d+[km]$/), 'max-file': expect.stringMatching(/^\d+$/) } });
   });
 
+  it.each(all)('%s restarts unless stopped', (_name, service) => {
+    expect(service.restart).toBe('unless-stopped');
+  });
+
   it.each(all)('%s has a memory and a CPU limit', (_name, service) => {
     expect(service.deploy?.resources?.limits).toEqual({ cpus: expect.anything(), memory: expect.stringMatching(/^\d+[MG]$/) });
   });

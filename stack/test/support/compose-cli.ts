@@ -61,6 +61,7 @@ export interface MergedService {
   deploy?: { replicas?: number; resources?: { limits?: { cpus?: string | number; memory?: string } } };
   healthcheck?: { test: string[] | string };
   hostname?: string;
+  restart?: string;
 }
 
 /** The configuration compose runs: `files` merged and interpolated with `env`. */
