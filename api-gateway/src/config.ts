@@ -1,7 +1,33 @@
 import { z } from 'zod';
-import { commonSettings, port, redisUrl, urlWithScheme } from '@board/service-kit';
+import { commonSettings, port, redisUrl } from '@board/service-kit';
 
-const serviceUrl = (fallback: string) => urlWithScheme(['http', 'https']).default(fallback);
+/**
+ * One upstream service: a URL, or several comma-separated URLs of its replicas, which the gateway
+ * takes in turn (where no DNS name stands for all of them, as in the local runner's replicas).
+ */
+const serviceUrls = (fallback: string) =>
+  z
+    .string()
+    .transform((value, context) => {
+      const urls = value
+        .split(',')
+        .map((url) => url.trim())
+        .filter((url) => url.length > 0);
+      if (urls.length === 0) context.addIssue({ code: 'custom', message: 'must name at least one URL' });
+      for (const url of urls) {
+        if (!isHttpUrl(url)) context.addIssue({ code: 'custom', message: `"${url}" is not an http:// or https:// URL` });
+      }
+      return urls;
+    })
+    .default([fallback]);
+
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
 const positiveInt = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 const optionalPositiveInt = () => z.coerce.number().int().min(1).optional();
 
@@ -37,10 +63,10 @@ export const configShape = {
   /** How long a Redis command may take before the request path treats Redis as unavailable. */
   REDIS_COMMAND_TIMEOUT_MS: positiveInt(500),
 
-  AUTH_SERVICE_URL: serviceUrl('http://127.0.0.1:3001'),
-  USER_SERVICE_URL: serviceUrl('http://127.0.0.1:3002'),
-  MESSAGE_SERVICE_URL: serviceUrl('http://127.0.0.1:3003'),
-  REALTIME_SERVICE_URL: serviceUrl('http://127.0.0.1:3004'),
+  AUTH_SERVICE_URL: serviceUrls('http://127.0.0.1:3001'),
+  USER_SERVICE_URL: serviceUrls('http://127.0.0.1:3002'),
+  MESSAGE_SERVICE_URL: serviceUrls('http://127.0.0.1:3003'),
+  REALTIME_SERVICE_URL: serviceUrls('http://127.0.0.1:3004'),
 
   JWT_ISSUER: z.string().min(1).default('message-board-auth'),
   JWT_AUDIENCE: z.string().min(1).default('message-board'),

@@ -86,7 +86,7 @@ export function start(config: GatewayConfig, options: StartOptions = {}): Promis
       rateLimits,
       authentication: {
         verifier: new TokenVerifier({
-          jwksUri: new URL('/api/auth/.well-known/jwks.json', config.AUTH_SERVICE_URL).toString(),
+          jwksUri: new URL('/api/auth/.well-known/jwks.json', config.AUTH_SERVICE_URL[0]).toString(),
           issuer: config.JWT_ISSUER,
           audience: config.JWT_AUDIENCE,
           cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS,
@@ -102,11 +102,11 @@ export function start(config: GatewayConfig, options: StartOptions = {}): Promis
 }
 
 function createUpstreams(config: GatewayConfig, metrics: GatewayMetrics, logger: Logger): Record<UpstreamName, Upstream> {
-  const upstream = (name: UpstreamName, url: string, timeoutMs: number | undefined) =>
+  const upstream = (name: UpstreamName, urls: readonly string[], timeoutMs: number | undefined) =>
     new Upstream(
       {
         name,
-        url,
+        urls,
         timeoutMs: timeoutMs ?? config.UPSTREAM_TIMEOUT_MS,
         resetTimeoutMs: config.BREAKER_RESET_MS,
         errorThresholdPercentage: config.BREAKER_ERROR_THRESHOLD_PERCENT,

@@ -6,10 +6,10 @@ describe('gateway configuration', () => {
     const config = parseConfig(configShape, {});
     expect(config).toMatchObject({
       PORT: 3000,
-      AUTH_SERVICE_URL: 'http://127.0.0.1:3001',
-      USER_SERVICE_URL: 'http://127.0.0.1:3002',
-      MESSAGE_SERVICE_URL: 'http://127.0.0.1:3003',
-      REALTIME_SERVICE_URL: 'http://127.0.0.1:3004',
+      AUTH_SERVICE_URL: ['http://127.0.0.1:3001'],
+      USER_SERVICE_URL: ['http://127.0.0.1:3002'],
+      MESSAGE_SERVICE_URL: ['http://127.0.0.1:3003'],
+      REALTIME_SERVICE_URL: ['http://127.0.0.1:3004'],
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_KEY_PREFIX: '',
       TRUST_PROXY_HOPS: 1,
@@ -26,6 +26,13 @@ describe('gateway configuration', () => {
   it('reads the CORS allow-list as exact origins', () => {
     const config = parseConfig(configShape, { CORS_ORIGINS: 'https://board.example.com, http://localhost:5173' });
     expect(config.CORS_ORIGINS).toEqual(['https://board.example.com', 'http://localhost:5173']);
+  });
+
+  it('reads an upstream given as several comma-separated replica URLs', () => {
+    const config = parseConfig(configShape, { REALTIME_SERVICE_URL: 'http://127.0.0.1:3004, http://127.0.0.1:3014' });
+    expect(config.REALTIME_SERVICE_URL).toEqual(['http://127.0.0.1:3004', 'http://127.0.0.1:3014']);
+    expect(() => parseConfig(configShape, { REALTIME_SERVICE_URL: 'http://127.0.0.1:3004,ftp://x' })).toThrow(/REALTIME_SERVICE_URL/);
+    expect(() => parseConfig(configShape, { REALTIME_SERVICE_URL: ' , ' })).toThrow(/REALTIME_SERVICE_URL: must name at least one URL/);
   });
 
   it('names each bad variable', () => {

@@ -1,5 +1,6 @@
-/** `npm run bench`: the benchmarks, one after the other, with their targets. */
+/** `npm run bench [gateway|sse|sse-edge]`: the benchmarks, one after the other, with their targets. */
 import { runGateway } from './gateway';
+import { runEdgeFanout } from './sse-edge';
 import { runFanout } from './sse-fanout';
 import { table } from './stats';
 
@@ -23,6 +24,12 @@ async function main(): Promise<void> {
     const results = await runFanout([1_000, 10_000]);
     process.stdout.write(`${table(results.map((result) => ({ ...result })))}\n`);
     process.stdout.write('target at 10,000 clients: p99 < 250 ms, heap per idle connection < 20 KB\n');
+  }
+  if (!only || only === 'sse-edge') {
+    process.stdout.write('\nSSE fan-out through the edge: HTTPS to nginx, two gateways, two realtime instances, N clients\n');
+    const results = await runEdgeFanout([1_000, 10_000]);
+    process.stdout.write(`${table(results.map((result) => ({ ...result })))}\n`);
+    process.stdout.write('memory: resident set of nginx, the gateways and the realtime instances together, per stream\n');
   }
 }
 

@@ -9,18 +9,9 @@ import net from 'node:net';
 import path from 'node:path';
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
-import { createEvent, deadLetterQueueName, retryQueueName } from '@board/service-kit';
+import { createEvent, deadLetterQueueName, retryQueueName, type EventEnvelope } from '@board/service-kit';
 import { DEFAULT_LOCAL_SERVERS } from '../../stack/dist/plan';
 import { percentile, round } from './stats';
-
-export interface FanoutResult {
-  clients: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  allReceivedMs: number;
-  heapPerConnectionKb: number;
-}
 
 interface Probe {
   child: ChildProcess;
@@ -58,30 +49,36 @@ async function startProbe(env: Record<string, string>): Promise<Probe> {
   return { child, url, heapUsed, stop };
 }
 
-interface Client {
+export interface Client {
   socket: net.Socket;
   /** When this client saw the event id being waited for. */
   receivedAt?: number;
 }
 
+/** What a stream is opened on: a connected (or connecting) socket, and the request to write once it is. */
+export interface StreamTarget {
+  connect(): net.Socket;
+  /** The socket event after which the request may be written: `connect`, or `secureConnect` for TLS. */
+  readyEvent: 'connect' | 'secureConnect';
+  request(index: number): string;
+}
+
+/** The event id clients are waiting for; empty while nothing is being timed. */
+interface Awaited {
+  id: Buffer;
+}
+
 /**
- * Opens one SSE stream as a member (the identity headers the gateway would forward). A raw TCP
- * reader rather than http.get: with 10,000 streams in one process, the HTTP client's per-chunk
- * stream machinery would be what the benchmark measures.
+ * Opens one SSE stream with a raw socket rather than an HTTP client: with 10,000 streams in one
+ * process, the HTTP client's per-chunk stream machinery would be what the benchmark measures.
  */
-function openClient(url: string, userId: string, waitingFor: { id: Buffer }, onReceive: () => void): Promise<Client> {
-  const { hostname, port } = new URL(url);
+function openClient(target: StreamTarget, index: number, waitingFor: Awaited, onReceive: () => void): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), hostname);
+    const socket = target.connect();
     const client: Client = { socket };
     let headersSeen = false;
     let tail: Buffer = Buffer.alloc(0);
-    socket.once('connect', () => {
-      socket.write(
-        `GET /api/events?channels=general HTTP/1.1\r\nHost: ${hostname}\r\nAccept: text/event-stream\r\n` +
-          `x-user-id: ${userId}\r\nx-user-role: member\r\nx-session-id: ${randomUUID()}\r\n\r\n`,
-      );
-    });
+    socket.once(target.readyEvent, () => socket.write(target.request(index)));
     socket.on('data', (chunk: Buffer) => {
       if (!headersSeen) {
         headersSeen = true;
@@ -103,18 +100,104 @@ function openClient(url: string, userId: string, waitingFor: { id: Buffer }, onR
   });
 }
 
-async function connectAll(url: string, count: number, waitingFor: { id: Buffer }, onReceive: () => void): Promise<Client[]> {
-  const users = Array.from({ length: Math.max(1, Math.ceil(count / 10)) }, () => randomUUID());
+async function connectAll(target: StreamTarget, count: number, waitingFor: Awaited, onReceive: () => void): Promise<Client[]> {
   const clients: Client[] = [];
   const batch = 250;
   for (let start = 0; start < count; start += batch) {
     const size = Math.min(batch, count - start);
-    clients.push(...(await Promise.all(Array.from({ length: size }, (_, index) => openClient(url, users[(start + index) % users.length]!, waitingFor, onReceive)))));
+    clients.push(...(await Promise.all(Array.from({ length: size }, (_, index) => openClient(target, start + index, waitingFor, onReceive)))));
   }
   return clients;
 }
 
-export async function runFanout(counts: readonly number[], messagesPerRun = 5): Promise<FanoutResult[]> {
+/** An SSE request as the gateway forwards it to the realtime-service: a member's identity headers. */
+export function memberStreamRequest(host: string, userIds: readonly string[]): (index: number) => string {
+  return (index) =>
+    `GET /api/events?channels=general HTTP/1.1\r\nHost: ${host}\r\nAccept: text/event-stream\r\n` +
+    `x-user-id: ${userIds[index % userIds.length]}\r\nx-user-role: member\r\nx-session-id: ${randomUUID()}\r\n\r\n`;
+}
+
+export interface FanoutRun {
+  target: StreamTarget;
+  counts: readonly number[];
+  messagesPerRun?: number;
+  /** Publishes the event to the exchange the realtime-service consumes. */
+  publish(event: EventEnvelope<'message.created'>): void;
+  /** Bytes of memory the measured processes hold now (after a GC where it can be forced). */
+  memoryUsed(): Promise<number>;
+}
+
+export interface FanoutRound {
+  clients: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  allReceivedMs: number;
+  memoryPerConnectionKb: number;
+}
+
+/**
+ * For each count: opens that many streams, measures the memory they added, then publishes
+ * `messagesPerRun` message.created events one at a time and times their arrival at every client.
+ */
+export async function measureFanout({ target, counts, messagesPerRun = 5, publish, memoryUsed }: FanoutRun): Promise<FanoutRound[]> {
+  // Warm the code paths (JIT, lazy modules) so the baseline memory is not flattered.
+  const warmUp = await connectAll(target, 200, { id: Buffer.alloc(0) }, () => undefined);
+  for (const client of warmUp) client.socket.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+
+  const results: FanoutRound[] = [];
+  for (const count of counts) {
+    const baseline = await memoryUsed();
+    const waitingFor: Awaited = { id: Buffer.alloc(0) };
+    let received = 0;
+    let allReceived: () => void = () => undefined;
+    const clients = await connectAll(target, count, waitingFor, () => {
+      received += 1;
+      if (received === count) allReceived();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const memoryPerConnection = ((await memoryUsed()) - baseline) / count;
+
+    const latencies: number[] = [];
+    const completions: number[] = [];
+    for (let message = 0; message < messagesPerRun; message += 1) {
+      for (const client of clients) delete client.receivedAt;
+      received = 0;
+      const event = createEvent('bench', 'message.created', {
+        id: randomUUID(),
+        channel: 'general',
+        authorId: randomUUID(),
+        body: `fan-out benchmark message ${message}`,
+        createdAt: new Date().toISOString(),
+        editedAt: null,
+      });
+      waitingFor.id = Buffer.from(event.data.id);
+      const done = new Promise<void>((resolve) => (allReceived = resolve));
+      const publishedAt = performance.now();
+      publish(event);
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+      for (const client of clients) if (client.receivedAt !== undefined) latencies.push(client.receivedAt - publishedAt);
+      completions.push(received === count ? Math.max(...clients.map((client) => client.receivedAt! - publishedAt)) : Number.POSITIVE_INFINITY);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+    latencies.sort((a, b) => a - b);
+    results.push({
+      clients: count,
+      p50Ms: round(percentile(latencies, 50)),
+      p99Ms: round(percentile(latencies, 99)),
+      maxMs: round(latencies.at(-1) ?? Number.NaN),
+      allReceivedMs: round(percentile([...completions].sort((a, b) => a - b), 50)),
+      memoryPerConnectionKb: round(memoryPerConnection / 1024, 2),
+    });
+    for (const client of clients) client.socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  return results;
+}
+
+/** N clients on ONE realtime-service instance, straight to its port; heap measured in that process. */
+export async function runFanout(counts: readonly number[], messagesPerRun = 5): Promise<FanoutRound[]> {
   const namespace = `bench_${randomUUID().slice(0, 8)}`;
   const exchange = `${namespace}.domain.events`;
   const probe = await startProbe({
@@ -130,59 +213,16 @@ export async function runFanout(counts: readonly number[], messagesPerRun = 5): 
   const connection = await amqplib.connect(DEFAULT_LOCAL_SERVERS.amqp);
   const channel = await connection.createConfirmChannel();
   await channel.assertExchange(exchange, 'topic', { durable: true });
-  const results: FanoutResult[] = [];
   try {
-    // Warm the code paths (JIT, lazy modules) so the baseline heap is not flattered.
-    const warmUp = await connectAll(probe.url, 200, { id: Buffer.alloc(0) }, () => undefined);
-    for (const client of warmUp) client.socket.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 500));
-
-    for (const count of counts) {
-      const baseline = await probe.heapUsed();
-      const waitingFor = { id: Buffer.alloc(0) };
-      let received = 0;
-      let allReceived: () => void = () => undefined;
-      const clients = await connectAll(probe.url, count, waitingFor, () => {
-        received += 1;
-        if (received === count) allReceived();
-      });
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const heapPerConnectionKb = (await probe.heapUsed()) - baseline;
-
-      const latencies: number[] = [];
-      const completions: number[] = [];
-      for (let message = 0; message < messagesPerRun; message += 1) {
-        for (const client of clients) delete client.receivedAt;
-        received = 0;
-        const event = createEvent('bench', 'message.created', {
-          id: randomUUID(),
-          channel: 'general',
-          authorId: randomUUID(),
-          body: `fan-out benchmark message ${message}`,
-          createdAt: new Date().toISOString(),
-          editedAt: null,
-        });
-        waitingFor.id = Buffer.from(event.data.id);
-        const done = new Promise<void>((resolve) => (allReceived = resolve));
-        const publishedAt = performance.now();
-        channel.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), { persistent: true });
-        await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 30_000))]);
-        for (const client of clients) if (client.receivedAt !== undefined) latencies.push(client.receivedAt - publishedAt);
-        completions.push(received === count ? Math.max(...clients.map((client) => client.receivedAt! - publishedAt)) : Number.POSITIVE_INFINITY);
-        await new Promise((resolve) => setTimeout(resolve, 300));
-      }
-      latencies.sort((a, b) => a - b);
-      results.push({
-        clients: count,
-        p50Ms: round(percentile(latencies, 50)),
-        p99Ms: round(percentile(latencies, 99)),
-        maxMs: round(latencies.at(-1) ?? Number.NaN),
-        allReceivedMs: round(percentile([...completions].sort((a, b) => a - b), 50)),
-        heapPerConnectionKb: round(heapPerConnectionKb / count / 1024, 2),
-      });
-      for (const client of clients) client.socket.destroy();
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
+    const { hostname, port } = new URL(probe.url);
+    const users = Array.from({ length: 1_000 }, () => randomUUID());
+    return await measureFanout({
+      target: { connect: () => net.connect(Number(port), hostname), readyEvent: 'connect', request: memberStreamRequest(hostname, users) },
+      counts,
+      messagesPerRun,
+      publish: (event) => channel.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), { persistent: true }),
+      memoryUsed: probe.heapUsed,
+    });
   } finally {
     await probe.stop();
     const queue = `${namespace}.realtime-service`;
@@ -196,5 +236,4 @@ export async function runFanout(counts: readonly number[], messagesPerRun = 5): 
     if (keys.length > 0) await redis.del(...keys);
     await redis.quit();
   }
-  return results;
 }

@@ -8,7 +8,12 @@ export interface E2eEnvironment {
   namespace: string;
   admin: { email: string; password: string };
   memberPasscode: string;
+  /** Every service replica's own URL, by process name (`api-gateway`, `api-gateway-2`, ...). */
   serviceUrls: Record<string, string>;
+  /** Process ids by name, for tests that kill a replica. */
+  pids: Record<string, number>;
+  /** The setup's control endpoint: `POST <controlUrl>/restart/<name>` starts a killed replica again. */
+  controlUrl: string;
   runDir: string;
 }
 

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { startStack, type RunningStack } from '../../stack/src/stack';
 import { saveEnvironment } from './environment';
 
 declare global {
   var e2eStack: RunningStack | undefined;
+  var e2eControl: http.Server | undefined;
 }
 
 const portFree = (port: number) =>
@@ -14,20 +16,24 @@ const portFree = (port: number) =>
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
 
-/** An offset at which every port of the stack (3000-3004, 8080, 8443 shifted) is free. */
+/** An offset at which every port of the stack (3000-3004, the replicas' 3010 and 3014, 8080, 8443 shifted) is free. */
 async function freeOffset(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const offset = 20_000 + Math.floor(Math.random() * 360) * 100;
-    const ports = [3000, 3001, 3002, 3003, 3004, 8080, 8443].map((port) => port + offset);
+    const ports = [3000, 3001, 3002, 3003, 3004, 3010, 3014, 8080, 8443].map((port) => port + offset);
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return offset;
   }
   throw new Error('no free port range for the e2e stack');
 }
 
+/** As the production stack runs them: every journey crosses replicas as it would there. */
+export const E2E_SCALE = { 'api-gateway': 2, 'realtime-service': 2 };
+
 /**
  * Starts the whole stack once for every end-to-end test file: built services as Node processes
- * plus nginx, on a free port range and in a namespace of its own (databases, Redis keys, exchange
- * and queues), with an admin account and a known membership passcode.
+ * (two gateways and two realtime instances) plus nginx, on a free port range and in a namespace
+ * of its own (databases, Redis keys, exchange and queues), with an admin account and a known
+ * membership passcode.
  */
 export default async function globalSetup(): Promise<void> {
   const namespace = `e2e_${randomBytes(4).toString('hex')}`;
@@ -36,6 +42,7 @@ export default async function globalSetup(): Promise<void> {
   const stack = await startStack({
     namespace,
     portOffset: await freeOffset(),
+    scale: E2E_SCALE,
     overrides: {
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
@@ -50,7 +57,11 @@ export default async function globalSetup(): Promise<void> {
     },
   });
   globalThis.e2eStack = stack;
+  const control = await startControl(stack);
+  globalThis.e2eControl = control.server;
   saveEnvironment({
+    pids: stack.pids,
+    controlUrl: control.url,
     baseUrl: stack.baseUrl,
     certificate: stack.certificate,
     namespace,
@@ -59,4 +70,24 @@ export default async function globalSetup(): Promise<void> {
     runDir: stack.runDir,
     serviceUrls: Object.fromEntries(stack.plan.services.map((service) => [service.name, stack.serviceUrl(service.name)])),
   });
+}
+
+/**
+ * Test files run in worker processes, the stack in this one: a test that kills a replica asks
+ * this endpoint to start it again, so the files after it still meet the whole stack.
+ */
+async function startControl(stack: RunningStack): Promise<{ server: http.Server; url: string }> {
+  const server = http.createServer((req, res) => {
+    const name = /^\/restart\/([a-z0-9-]+)$/.exec(req.url ?? '')?.[1];
+    if (req.method !== 'POST' || !name) {
+      res.writeHead(404).end();
+      return;
+    }
+    stack.restart(name).then(
+      () => res.writeHead(204).end(),
+      (error: unknown) => res.writeHead(409, { 'content-type': 'text/plain' }).end(String(error)),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` };
 }

@@ -6,6 +6,7 @@ export default async function globalTeardown(): Promise<void> {
   const stack = globalThis.e2eStack;
   const { namespace } = loadEnvironment();
   forgetEnvironment();
+  await new Promise((resolve) => (globalThis.e2eControl ? globalThis.e2eControl.close(resolve) : resolve(undefined)));
   if (!stack) return;
   await stack.stop();
   await removeNamespace(stack.plan, namespace);

@@ -1,5 +1,6 @@
 import {
   AmqpConnection,
+  CONSUMER_BINDINGS,
   EventConsumer,
   RevocationList,
   checks,
@@ -21,7 +22,7 @@ import { EventLog } from './store/event-log';
 import { TicketStore } from './store/tickets';
 
 export const SERVICE = 'realtime-service';
-const ROUTING_KEYS = ['message.*', 'user.*'];
+const ROUTING_KEYS = CONSUMER_BINDINGS[SERVICE];
 const TICKET_TTL_MS = 30_000;
 
 export interface StartOptions {

@@ -16,6 +16,7 @@ export * from './redis';
 export * from './revocation';
 export * from './messaging';
 export * from './events/catalog';
+export * from './events/bindings';
 export * from './events/connection';
 export * from './events/topology';
 export * from './events/publisher';

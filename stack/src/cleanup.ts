@@ -28,8 +28,9 @@ export async function removeNamespace(plan: StackPlan, namespace: string): Promi
 
   const connection = await amqplib.connect(servers.amqp);
   const channel = await connection.createChannel();
-  for (const service of plan.services) {
-    const queue = `${namespace}.${service.name}`;
+  // Replicas of a service share its queue.
+  for (const service of new Set(plan.services.map((replica) => replica.service))) {
+    const queue = `${namespace}.${service}`;
     for (const name of [queue, deadLetterQueueName(queue), ...RETRY_DELAYS_MS.map((delay) => retryQueueName(queue, delay))]) {
       await channel.deleteQueue(name);
     }

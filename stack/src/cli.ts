@@ -1,11 +1,15 @@
+import { parseArgs } from 'node:util';
+import { parseScale } from './plan';
 import { startStack } from './stack';
 
 /**
- * `npm run stack`: the whole stack as local processes (every service + nginx), with the
- * environment and ports of docker-compose.yml. Ctrl-C stops everything it started.
+ * `npm run stack [-- --logs] [-- --scale api-gateway=2,realtime-service=2]`: the whole stack as
+ * local processes (every service + nginx), with the environment and ports of docker-compose.yml.
+ * Ctrl-C stops everything it started.
  */
 async function main(): Promise<void> {
-  const stack = await startStack({ echoLogs: process.argv.includes('--logs') });
+  const { values } = parseArgs({ options: { logs: { type: 'boolean', default: false }, scale: { type: 'string', default: '' } } });
+  const stack = await startStack({ echoLogs: values.logs, scale: parseScale(values.scale) });
   const lines = stack.plan.services.map((service) => `  ${service.name.padEnd(17)} http://127.0.0.1:${service.port}`);
   process.stdout.write(
     `\nThe stack is up.\n  public API        ${stack.baseUrl}/api (self-signed certificate: ${stack.runDir}/certs/tls.crt)\n${lines.join('\n')}\n  logs              ${stack.runDir}/logs\nCtrl-C stops it.\n`,

@@ -25,10 +25,15 @@ export interface PlanOptions {
   /** Variables set on every service after the compose environment (e.g. ADMIN_EMAIL, LOG_LEVEL). */
   overrides?: Env;
   servers?: LocalServers;
+  /** Replicas per compose service (default 1), as `docker compose up --scale` would run them. */
+  scale?: Readonly<Record<string, number>>;
 }
 
 export interface ServicePlan {
+  /** The process: the compose service's name, with `-2`, `-3`... for further replicas. */
   name: string;
+  /** The compose service it is a replica of. */
+  service: string;
   workspace: string;
   port: number;
   env: Record<string, string>;
@@ -37,9 +42,14 @@ export interface ServicePlan {
 export interface EdgePlan {
   httpsPort: number;
   httpPort: number;
-  gatewayUpstream: string;
+  /** host:port of every gateway replica, for nginx's upstream. */
+  gatewayUpstreams: string[];
   serverName: string;
 }
+
+/** Replica n (from 1) of a service listens this many ports above the first, inside the stack's range of 100. */
+const REPLICA_PORT_STEP = 10;
+const MAX_REPLICAS = 9;
 
 export interface StackPlan {
   services: ServicePlan[];
@@ -68,8 +78,11 @@ export function planStack(compose: Map<string, ComposeService>, options: PlanOpt
   const namespace = options.namespace ?? '';
   const servers = options.servers ?? DEFAULT_LOCAL_SERVERS;
   const nodeServices = [...compose.values()].filter((service) => service.workspace !== undefined);
-  const portOf = new Map(nodeServices.map((service) => [service.name, Number(service.environment.PORT) + offset]));
-  const databases: string[] = [];
+  const portsOf = new Map(nodeServices.map((service) => [service.name, replicaPorts(service, options.scale, offset)]));
+  for (const name of Object.keys(options.scale ?? {})) {
+    if (!portsOf.has(name)) throw new Error(`--scale: "${name}" is not a service of docker-compose.yml`);
+  }
+  const databases = new Set<string>();
 
   const localise = (key: string, value: string): string => {
     if (!/^[a-z]+:\/\//.test(value)) return value;
@@ -77,29 +90,38 @@ export function planStack(compose: Map<string, ComposeService>, options: PlanOpt
     const host = url.hostname;
     if (host === 'postgres') {
       const database = `${url.pathname.slice(1)}${namespace ? `_${namespace}` : ''}`;
-      databases.push(database);
+      databases.add(database);
       const local = withHost(url, servers.postgres);
       local.pathname = `/${database}`;
       return local.toString();
     }
     if (host === 'redis') return withHost(url, servers.redis).toString();
     if (host === 'rabbitmq') return withHost(url, servers.amqp).toString().replace(/\/$/, '');
-    const port = portOf.get(host);
-    if (port !== undefined) return `${url.protocol}//127.0.0.1:${port}${url.pathname === '/' ? '' : url.pathname}`;
+    const ports = portsOf.get(host);
+    const path = url.pathname === '/' ? '' : url.pathname;
+    // Compose's DNS name stands for every replica; locally each has its own port, listed in turn.
+    if (ports !== undefined) return ports.map((port) => `${url.protocol}//127.0.0.1:${port}${path}`).join(',');
     throw new Error(`${key}: don't know where compose host "${host}" runs locally`);
   };
 
-  const services = nodeServices.map((service): ServicePlan => {
+  const services = nodeServices.flatMap((service) => {
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(service.environment)) if (!CONTAINER_PASSWORDS.has(key)) env[key] = localise(key, value);
-    env.PORT = String(portOf.get(service.name));
     if (namespace) {
       env.REDIS_KEY_PREFIX = `${namespace}:`;
       env.EVENTS_EXCHANGE = `${namespace}.domain.events`;
       env.EVENTS_QUEUE_PREFIX = `${namespace}.`;
     }
     for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== undefined) env[key] = value;
-    return { name: service.name, workspace: service.workspace!, port: portOf.get(service.name)!, env };
+    return portsOf.get(service.name)!.map(
+      (port, index): ServicePlan => ({
+        name: index === 0 ? service.name : `${service.name}-${index + 1}`,
+        service: service.name,
+        workspace: service.workspace!,
+        port,
+        env: { ...env, PORT: String(port) },
+      }),
+    );
   });
 
   const nginx = compose.get('nginx');
@@ -108,12 +130,32 @@ export function planStack(compose: Map<string, ComposeService>, options: PlanOpt
   const httpsPort = Number(nginx?.environment.HTTPS_PORT ?? 8443) + offset;
   return {
     services,
-    databases,
+    databases: [...databases],
     edge: {
       httpsPort,
       httpPort: 8080 + offset,
-      gatewayUpstream: `127.0.0.1:${portOf.get(gatewayHost!) ?? 3000 + offset}`,
+      gatewayUpstreams: (portsOf.get(gatewayHost!) ?? [3000 + offset]).map((port) => `127.0.0.1:${port}`),
       serverName: nginx?.environment.SERVER_NAME || 'localhost',
     },
   };
+}
+
+function replicaPorts(service: ComposeService, scale: PlanOptions['scale'], offset: number): number[] {
+  const replicas = scale?.[service.name] ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_REPLICAS) {
+    throw new Error(`--scale: ${service.name} takes 1 to ${MAX_REPLICAS} replicas, not ${replicas}`);
+  }
+  const first = Number(service.environment.PORT) + offset;
+  return Array.from({ length: replicas }, (_, index) => first + index * REPLICA_PORT_STEP);
+}
+
+/** `api-gateway=2,realtime-service=2` (the CLI's --scale) as replicas per service. */
+export function parseScale(text: string): Record<string, number> {
+  const scale: Record<string, number> = {};
+  for (const part of text.split(',').filter((item) => item.trim() !== '')) {
+    const match = /^\s*([a-z0-9-]+)=(\d+)\s*$/.exec(part);
+    if (!match) throw new Error(`--scale: "${part}" is not service=replicas`);
+    scale[match[1]!] = Number(match[2]);
+  }
+  return scale;
 }

@@ -2,7 +2,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadCompose, parseDotEnv, type Env } from './compose';
-import { planStack, type PlanOptions, type StackPlan } from './plan';
+import { planStack, type PlanOptions, type ServicePlan, type StackPlan } from './plan';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -22,8 +22,10 @@ export interface RunningStack {
   certificate: string;
   runDir: string;
   serviceUrl: (name: string) => string;
-  /** Process ids by name (each service and nginx), e.g. for benchmarks that read CPU time. */
+  /** Process ids by name (each service replica and nginx), e.g. for benchmarks that read CPU time. */
   pids: Record<string, number>;
+  /** Starts a service replica again (after a test killed it) and waits until it is ready. */
+  restart: (name: string) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -42,15 +44,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   const started: Managed[] = [];
   const stop = () => stopAll(started);
   try {
-    for (const service of plan.services) {
-      const entry = path.join(ROOT, service.workspace, 'dist', 'main.js');
-      if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
-      started.push(spawnLogged(service.name, process.execPath, [entry], { ...service.env }, runDir, options.echoLogs));
-    }
+    for (const service of plan.services) started.push(spawnService(service, runDir, options.echoLogs));
     const certificate = ensureCertificate(path.join(runDir, 'certs'), plan.edge.serverName);
     const nginxConf = renderNginx(plan, runDir);
     started.push(spawnLogged('nginx', nginxBinary(), ['-p', runDir, '-c', nginxConf, '-g', 'daemon off;'], {}, runDir, options.echoLogs));
     writeFileSync(path.join(runDir, 'pids'), started.map((item) => `${item.name} ${item.child.pid}`).join('\n') + '\n');
+    const pids = Object.fromEntries(started.map((item) => [item.name, item.child.pid!]));
 
     const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
     await Promise.all(
@@ -64,7 +63,17 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
       certificate,
       runDir,
       serviceUrl: (name) => `http://127.0.0.1:${plan.services.find((service) => service.name === name)!.port}`,
-      pids: Object.fromEntries(started.map((item) => [item.name, item.child.pid!])),
+      pids,
+      restart: async (name) => {
+        const service = plan.services.find((candidate) => candidate.name === name);
+        if (!service) throw new Error(`no service replica named ${name}`);
+        const previous = started.find((item) => item.name === name);
+        if (previous && previous.child.exitCode === null && previous.child.signalCode === null) throw new Error(`${name} is still running`);
+        const replacement = spawnService(service, runDir, options.echoLogs);
+        started.splice(started.indexOf(previous!), 1, replacement);
+        pids[name] = replacement.child.pid!;
+        await waitReady(`http://127.0.0.1:${service.port}/health/ready`, Date.now() + (options.readyTimeoutMs ?? 60_000), name, started, runDir);
+      },
       stop,
     };
   } catch (error) {
@@ -76,6 +85,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
 function dotEnv(): Env {
   const file = path.join(ROOT, '.env');
   return existsSync(file) ? parseDotEnv(readFileSync(file, 'utf8')) : {};
+}
+
+function spawnService(service: ServicePlan, runDir: string, echo?: boolean): Managed {
+  const entry = path.join(ROOT, service.workspace, 'dist', 'main.js');
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  return spawnLogged(service.name, process.execPath, [entry], { ...service.env }, runDir, echo);
 }
 
 function spawnLogged(name: string, command: string, args: string[], env: Env, runDir: string, echo = false): Managed {
@@ -175,7 +190,7 @@ export function renderTemplate(template: string, variables: Record<string, strin
 export function renderNginx(plan: StackPlan, runDir: string): string {
   const template = readFileSync(path.join(ROOT, 'nginx', 'templates', 'default.conf.template'), 'utf8');
   const server = renderTemplate(template, {
-    GATEWAY_UPSTREAM: plan.edge.gatewayUpstream,
+    GATEWAY_UPSTREAM: plan.edge.gatewayUpstreams.join(';\n    server '),
     SERVER_NAME: plan.edge.serverName,
     HTTPS_PORT: String(plan.edge.httpsPort),
     NGINX_HTTPS_LISTEN: `127.0.0.1:${plan.edge.httpsPort}`,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { interpolate, loadCompose, parseDotEnv } from '../src/compose';
-import { planStack } from '../src/plan';
+import { parseScale, planStack } from '../src/plan';
 import { ROOT } from '../src/stack';
 
 describe('compose interpolation', () => {
@@ -54,8 +54,31 @@ describe('the local plan derived from docker-compose.yml', () => {
     expect(auth.env.EVENTS_EXCHANGE).toBe('e2e_x.domain.events');
     const gateway = plan.services.find((service) => service.name === 'api-gateway')!;
     expect(gateway.env.MESSAGE_SERVICE_URL).toBe('http://127.0.0.1:3103');
-    expect(plan.edge.gatewayUpstream).toBe('127.0.0.1:3100');
+    expect(plan.edge.gatewayUpstreams).toEqual(['127.0.0.1:3100']);
     expect(plan.databases.sort()).toEqual(['auth_e2e_x', 'messages_e2e_x', 'users_e2e_x']);
+  });
+
+  it('runs replicas on ports of their own and lists every replica wherever compose names the service', () => {
+    const plan = planStack(compose, { portOffset: 100, scale: parseScale('api-gateway=2,realtime-service=3') });
+    const ports = (service: string) => plan.services.filter((replica) => replica.service === service).map((replica) => [replica.name, replica.port]);
+    expect(ports('api-gateway')).toEqual([['api-gateway', 3100], ['api-gateway-2', 3110]]);
+    expect(ports('realtime-service')).toEqual([['realtime-service', 3104], ['realtime-service-2', 3114], ['realtime-service-3', 3124]]);
+    expect(ports('auth-service')).toEqual([['auth-service', 3101]]);
+    const gateways = plan.services.filter((replica) => replica.service === 'api-gateway');
+    for (const gateway of gateways) {
+      expect(gateway.env.REALTIME_SERVICE_URL).toBe('http://127.0.0.1:3104,http://127.0.0.1:3114,http://127.0.0.1:3124');
+      expect(gateway.env.AUTH_SERVICE_URL).toBe('http://127.0.0.1:3101');
+      expect(gateway.env.PORT).toBe(String(gateway.port));
+    }
+    expect(plan.edge.gatewayUpstreams).toEqual(['127.0.0.1:3100', '127.0.0.1:3110']);
+    expect(plan.databases.sort()).toEqual(['auth', 'messages', 'users']);
+  });
+
+  it('refuses a scale it cannot run', () => {
+    expect(() => parseScale('api-gateway')).toThrow('--scale: "api-gateway" is not service=replicas');
+    expect(() => planStack(compose, { scale: { 'no-such-service': 2 } })).toThrow('"no-such-service" is not a service');
+    expect(() => planStack(compose, { scale: { 'api-gateway': 10 } })).toThrow('api-gateway takes 1 to 9 replicas, not 10');
+    expect(() => planStack(compose, { scale: { 'api-gateway': 0 } })).toThrow('not 0');
   });
 
   it('keeps every other compose variable as compose sets it', () => {

@@ -19,13 +19,20 @@ export function upstreamHealth(upstreams: readonly Upstream[], timeoutMs: number
   };
 }
 
+/** An upstream is ready when every one of its replicas is; the latency is the slowest one's. */
 async function probe(upstream: Upstream, timeoutMs: number): Promise<UpstreamHealth> {
   const started = performance.now();
+  const answers = await Promise.all(upstream.urls.map((url) => isReady(url, timeoutMs)));
+  if (!answers.every(Boolean)) return { ready: false, breaker: upstream.state };
+  return { ready: true, breaker: upstream.state, latencyMs: Math.round(performance.now() - started) };
+}
+
+async function isReady(url: string, timeoutMs: number): Promise<boolean> {
   try {
-    const response = await fetch(new URL('/health/ready', upstream.url), { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(new URL('/health/ready', url), { signal: AbortSignal.timeout(timeoutMs) });
     await response.body?.cancel();
-    return { ready: response.ok, breaker: upstream.state, latencyMs: Math.round(performance.now() - started) };
+    return response.ok;
   } catch {
-    return { ready: false, breaker: upstream.state };
+    return false;
   }
 }

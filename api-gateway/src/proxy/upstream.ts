@@ -11,7 +11,8 @@ import type { UpstreamName } from '../routes';
 
 export interface UpstreamOptions {
   name: UpstreamName;
-  url: string;
+  /** The service's replicas; requests take them in turn. */
+  urls: readonly string[];
   /** Time the upstream has to send its response headers (a stream may then run for hours). */
   timeoutMs: number;
   resetTimeoutMs: number;
@@ -29,6 +30,16 @@ const BREAKER_EVENTS = ['success', 'failure', 'timeout', 'reject', 'open', 'half
  * close them upstream, so a request is never sent on a socket the upstream is closing.
  */
 const IDLE_SOCKET_TIMEOUT_MS = 4_000;
+
+/** Each call gives the next URL, over and over. */
+function roundRobin(urls: readonly string[]): () => string {
+  let next = 0;
+  return () => {
+    const url = urls[next]!;
+    next = (next + 1) % urls.length;
+    return url;
+  };
+}
 
 /** The upstream answered 5xx: a failure for the breaker, though its response is already on its way to the client. */
 class UpstreamServerError extends Error {
@@ -60,7 +71,7 @@ interface Exchange {
  */
 export class Upstream {
   readonly name: UpstreamName;
-  readonly url: string;
+  readonly urls: readonly string[];
   private readonly breaker: CircuitBreaker<[Request, Response], void>;
   private readonly agent: http.Agent;
   private readonly proxy: ProxyHandler<IncomingMessage, ServerResponse, (error?: unknown) => void>;
@@ -73,9 +84,9 @@ export class Upstream {
     private readonly logger: Logger,
   ) {
     this.name = options.name;
-    this.url = options.url;
+    this.urls = options.urls;
     const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_TIMEOUT_MS };
-    this.agent = options.url.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    this.agent = options.urls[0]!.startsWith('https:') ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.proxy = this.createProxy();
     this.breaker = new CircuitBreaker((req: Request, res: Response) => this.exchange(req, res), {
       name: options.name,
@@ -136,7 +147,9 @@ export class Upstream {
 
   private createProxy(): ProxyHandler<IncomingMessage, ServerResponse, (error?: unknown) => void> {
     return createProxyMiddleware<IncomingMessage, ServerResponse, (error?: unknown) => void>({
-      target: this.url,
+      target: this.urls[0],
+      // A single URL needs no router (the common case: one DNS name for every replica).
+      router: this.urls.length > 1 ? roundRobin(this.urls) : undefined,
       agent: this.agent,
       // X-Forwarded-* are set from what `trust proxy` made of them, not appended to.
       xfwd: false,

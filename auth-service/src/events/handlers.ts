@@ -1,11 +1,11 @@
-import { PoisonMessageError, type AnyEvent, type Database, type EventEnvelope, type HandlerOutcome, type RevocationList } from '@board/service-kit';
+import { CONSUMER_BINDINGS, PoisonMessageError, type AnyEvent, type Database, type EventEnvelope, type HandlerOutcome, type RevocationList } from '@board/service-kit';
 import { deleteCredentials, updateRole } from '../data/credentials';
 import { liveSessionIds } from '../data/sessions';
 import type { AuthMetrics } from '../metrics';
 
 /** The consumer name for claimed events, and (with the topology prefix) the queue name. */
 export const CONSUMER = 'auth-service';
-export const CONSUMED_EVENTS = ['user.deleted', 'user.role_changed'] as const;
+export const CONSUMED_EVENTS = CONSUMER_BINDINGS[CONSUMER];
 
 export interface EventHandlerDeps {
   db: Database;

@@ -1,9 +1,9 @@
-import { PoisonMessageError, type AnyEvent, type Database, type HandlerOutcome } from '@board/service-kit';
+import { CONSUMER_BINDINGS, PoisonMessageError, type AnyEvent, type Database, type HandlerOutcome } from '@board/service-kit';
 import { deleteAuthor, insertAuthor, upsertAuthor } from '../data/authors';
 import { deleteMessagesBy } from '../data/messages';
 
 export const CONSUMER_NAME = 'message-service';
-export const CONSUMED_EVENTS = ['user.registered', 'user.updated', 'user.deleted'] as const;
+export const CONSUMED_EVENTS = CONSUMER_BINDINGS[CONSUMER_NAME];
 
 /**
  * Keeps authors' names current and removes a deleted user's messages, announcing each removal so

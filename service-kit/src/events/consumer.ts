@@ -1,10 +1,11 @@
 import type { ChannelModel, ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { sharedMetric } from '../metrics';
 import { runInContext } from '../context';
 import { PoisonMessageError, parseEventMessage, type AnyEvent } from './catalog';
 import type { AmqpConnection } from './connection';
+import { isDependencyFailure } from './dependency-failure';
 import { assertConsumerQueues, retryQueueName, type Topology } from './topology';
 
 /** What a handler did with an event; 'duplicate' when it had already been handled. */
@@ -21,20 +22,28 @@ export interface ConsumerOptions {
   logger: Logger;
   registry?: Registry;
   prefetch?: number;
-  /** Attempts before a failing event is dead-lettered. */
+  /** Attempts before a failing event is dead-lettered (an unreachable dependency spends none). */
   maxAttempts?: number;
   /** Wait before attempt n+1 is retryDelaysMs[n-1] (the last value repeats). */
   retryDelaysMs?: readonly number[];
+  /** First and longest wait between tries while a dependency is unreachable (doubling in between). */
+  dependencyBackoffMs?: { initial: number; max: number };
 }
 
 const ATTEMPT_HEADER = 'x-attempt';
+const DEPENDENCY_BACKOFF_MS = { initial: 250, max: 30_000 };
 
 /**
  * Consumes domain events from the consumer's own durable queue. Each message is acknowledged on
- * the channel that delivered it, after the handler (and its transaction) finished. A failing
- * event goes to a delay queue and comes back; after maxAttempts, or at once when it can never
- * succeed (poison), it is rejected into `<queue>.dlq`. Messages are handled one at a time in
- * delivery order.
+ * the channel that delivered it, after the handler (and its transaction) finished. Messages are
+ * handled one at a time in delivery order.
+ *
+ * Two kinds of failure are told apart. When a dependency is unreachable (PostgreSQL or Redis
+ * down, a connection cut), the event is not at fault: the consumer keeps it and tries it again
+ * with backoff, without limit, and takes nothing else meanwhile, so an outage of any length
+ * loses nothing and reorders nothing. Any other failure goes to a delay queue and comes back;
+ * after maxAttempts, or at once when it can never succeed (poison), it is rejected into
+ * `<queue>.dlq`.
  */
 export class EventConsumer {
   private channel: Channel | undefined;
@@ -46,11 +55,16 @@ export class EventConsumer {
   private readonly retryDelaysMs: readonly number[];
   private readonly outcomes: Counter<'type' | 'outcome'>;
   private readonly duration: Histogram<'type'>;
+  private readonly waiting: Gauge;
+  private readonly backoff: { initial: number; max: number };
+  /** Ends the current wait for a dependency early (on stop). */
+  private wake: (() => void) | undefined;
 
   constructor(private readonly options: ConsumerOptions) {
     this.log = options.logger.child({ component: 'consumer', queue: options.queue });
     this.maxAttempts = options.maxAttempts ?? 5;
     this.retryDelaysMs = options.retryDelaysMs ?? [1_000, 5_000, 30_000];
+    this.backoff = options.dependencyBackoffMs ?? DEPENDENCY_BACKOFF_MS;
     this.outcomes = sharedMetric(options.registry, 'events_consumed_total', (registers) =>
       new Counter({
         name: 'events_consumed_total',
@@ -68,6 +82,13 @@ export class EventConsumer {
         registers,
       }),
     );
+    this.waiting = sharedMetric(options.registry, 'events_consumer_waiting_for_dependency', (registers) =>
+      new Gauge({
+        name: 'events_consumer_waiting_for_dependency',
+        help: '1 while the consumer holds an event because a dependency it needs is unreachable',
+        registers,
+      }),
+    );
   }
 
   /** Starts consuming now if connected and again after every reconnect. */
@@ -78,6 +99,7 @@ export class EventConsumer {
   /** Stops taking new messages and waits for the one being handled to be acknowledged. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     const { channel, consumerTag } = this;
     if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
     await this.inFlight;
@@ -121,25 +143,58 @@ export class EventConsumer {
   }
 
   private async handle(channel: Channel, message: ConsumeMessage, event: AnyEvent): Promise<void> {
-    const stopTimer = this.duration.startTimer({ type: event.type });
-    try {
-      const outcome = (await this.options.handle(event)) ?? 'handled';
-      stopTimer();
-      this.outcomes.inc({ type: event.type, outcome });
-      this.log.debug({ eventId: event.id, type: event.type, outcome }, 'event handled');
-      this.settle(channel, message, 'ack');
-    } catch (error) {
-      const attempt = Number(message.properties.headers?.[ATTEMPT_HEADER] ?? 1);
-      if (error instanceof PoisonMessageError || attempt >= this.maxAttempts) {
-        this.log.error({ err: error, eventId: event.id, type: event.type, attempt }, 'event failed for good; dead-lettering');
-        this.outcomes.inc({ type: event.type, outcome: 'dead_lettered' });
-        this.settle(channel, message, 'reject');
+    for (let tries = 0; ; tries += 1) {
+      const stopTimer = this.duration.startTimer({ type: event.type });
+      try {
+        const outcome = (await this.options.handle(event)) ?? 'handled';
+        stopTimer();
+        if (tries > 0) this.log.info({ eventId: event.id, type: event.type, tries }, 'dependency back; event handled');
+        this.waiting.set(0);
+        this.outcomes.inc({ type: event.type, outcome });
+        this.log.debug({ eventId: event.id, type: event.type, outcome }, 'event handled');
+        this.settle(channel, message, 'ack');
         return;
+      } catch (error) {
+        if (error instanceof PoisonMessageError || !isDependencyFailure(error)) {
+          await this.failed(channel, message, event, error);
+          return;
+        }
+        // Left unacknowledged on stop: the broker hands it to the next consumer.
+        if (this.stopped) return;
+        if (tries === 0) this.log.warn({ err: error, eventId: event.id, type: event.type }, 'a dependency is unreachable; holding the event until it is back');
+        this.waiting.set(1);
+        this.outcomes.inc({ type: event.type, outcome: 'dependency_unavailable' });
+        await this.pause(Math.min(this.backoff.max, this.backoff.initial * 2 ** tries));
+        if (this.stopped) return;
       }
-      this.log.warn({ err: error, eventId: event.id, type: event.type, attempt }, 'event failed; will retry');
-      this.outcomes.inc({ type: event.type, outcome: 'retried' });
-      await this.retryLater(channel, message, attempt);
     }
+  }
+
+  /** The event itself failed: retried through a delay queue, dead-lettered once out of attempts. */
+  private async failed(channel: Channel, message: ConsumeMessage, event: AnyEvent, error: unknown): Promise<void> {
+    this.waiting.set(0);
+    const attempt = Number(message.properties.headers?.[ATTEMPT_HEADER] ?? 1);
+    if (error instanceof PoisonMessageError || attempt >= this.maxAttempts) {
+      this.log.error({ err: error, eventId: event.id, type: event.type, attempt }, 'event failed for good; dead-lettering');
+      this.outcomes.inc({ type: event.type, outcome: 'dead_lettered' });
+      this.settle(channel, message, 'reject');
+      return;
+    }
+    this.log.warn({ err: error, eventId: event.id, type: event.type, attempt }, 'event failed; will retry');
+    this.outcomes.inc({ type: event.type, outcome: 'retried' });
+    await this.retryLater(channel, message, attempt);
+  }
+
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
   }
 
   /** Parks a copy in the delay queue for this attempt, then acks the original (confirmed first, so nothing is lost). */

@@ -1,6 +1,6 @@
-import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { Logger } from 'pino';
-import { assertExchange, type Topology } from './topology';
+import { assertBoardQueues, type Topology } from './topology';
 import type { AmqpConnection } from './connection';
 import type { EventEnvelope } from './catalog';
 
@@ -8,9 +8,22 @@ export class PublisherUnavailableError extends Error {
   override name = 'PublisherUnavailableError';
 }
 
-/** Publishes persistent events on the topic exchange and resolves only once the broker confirms each. */
+/** The broker took the event but no queue was bound to its routing key: nobody would ever get it. */
+export class UnroutableEventError extends Error {
+  override name = 'UnroutableEventError';
+}
+
+/**
+ * Publishes persistent events on the topic exchange and resolves only once the broker confirms
+ * each. Events are published `mandatory`: one that no queue would take comes back and counts as
+ * not published (the outbox keeps it), and the board's queues are declared again before the next
+ * publish, so a queue deleted under a running service is back for the retry.
+ */
 export class EventPublisher {
   private channel: ConfirmChannel | undefined;
+  /** Message ids the broker returned as unroutable, until their confirm arrives. */
+  private readonly returned = new Set<string>();
+  private queuesMissing = false;
 
   constructor(
     connection: AmqpConnection,
@@ -28,6 +41,10 @@ export class EventPublisher {
   async publish(event: EventEnvelope): Promise<void> {
     const channel = this.channel;
     if (!channel) throw new PublisherUnavailableError('not connected to RabbitMQ');
+    if (this.queuesMissing) {
+      this.queuesMissing = false;
+      await assertBoardQueues(channel, this.topology);
+    }
     const content = Buffer.from(JSON.stringify(event));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new PublisherUnavailableError('no publisher confirm in time')), this.confirmTimeoutMs);
@@ -37,6 +54,7 @@ export class EventPublisher {
         content,
         {
           persistent: true,
+          mandatory: true,
           contentType: 'application/json',
           messageId: event.id,
           correlationId: event.correlationId,
@@ -46,7 +64,10 @@ export class EventPublisher {
         },
         (error) => {
           clearTimeout(timer);
+          // A return arrives before the confirm of the same message.
+          const unroutable = this.returned.delete(event.id);
           if (error) reject(error instanceof Error ? error : new Error(String(error)));
+          else if (unroutable) reject(new UnroutableEventError(`no queue is bound to ${event.type} on ${this.topology.exchange}`));
           else resolve();
         },
       );
@@ -59,7 +80,15 @@ export class EventPublisher {
     channel.once('close', () => {
       if (this.channel === channel) this.channel = undefined;
     });
-    await assertExchange(channel, this.topology);
+    channel.on('return', (message: Message) => this.onReturn(message));
+    await assertBoardQueues(channel, this.topology);
     this.channel = channel;
+  }
+
+  private onReturn(message: Message): void {
+    const { messageId } = message.properties as { messageId?: string };
+    this.logger.warn({ eventId: messageId, type: message.fields.routingKey }, 'event returned unroutable; it stays in the outbox');
+    if (messageId) this.returned.add(messageId);
+    this.queuesMissing = true;
   }
 }

@@ -1,5 +1,6 @@
 import type { Channel } from 'amqplib';
 import { z } from 'zod';
+import { CONSUMER_BINDINGS } from './bindings';
 
 /**
  * Names on the broker. Production uses the defaults; tests give each run its own exchange and
@@ -40,14 +41,29 @@ export async function assertConsumerQueues(
   routingKeys: readonly string[],
   retryDelaysMs: readonly number[],
 ): Promise<void> {
-  await assertExchange(channel, topology);
-  await channel.assertQueue(deadLetterQueueName(queue), { durable: true });
+  await assertBoardQueues(channel, topology);
   for (const delayMs of new Set(retryDelaysMs)) {
     await channel.assertQueue(retryQueueName(queue, delayMs), {
       durable: true,
       arguments: { 'x-message-ttl': delayMs, 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': queue },
     });
   }
+  await assertBoundQueue(channel, topology, queue, routingKeys);
+}
+
+/**
+ * The exchange and every board consumer's queue with its bindings and dead-letter queue, as
+ * CONSUMER_BINDINGS lists them. Idempotent; each service runs it on every connection.
+ */
+export async function assertBoardQueues(channel: Channel, topology: Topology): Promise<void> {
+  await assertExchange(channel, topology);
+  for (const [consumer, routingKeys] of Object.entries(CONSUMER_BINDINGS)) {
+    await assertBoundQueue(channel, topology, queueName(topology, consumer), routingKeys);
+  }
+}
+
+async function assertBoundQueue(channel: Channel, topology: Topology, queue: string, routingKeys: readonly string[]): Promise<void> {
+  await channel.assertQueue(deadLetterQueueName(queue), { durable: true });
   await channel.assertQueue(queue, {
     durable: true,
     arguments: { 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': deadLetterQueueName(queue) },

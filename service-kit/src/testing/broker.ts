@@ -1,4 +1,5 @@
 import amqplib from 'amqplib';
+import { CONSUMER_BINDINGS } from '../events/bindings';
 import type { Topology } from '../events/topology';
 import { deadLetterQueueName, queueName, retryQueueName } from '../events/topology';
 import { uniqueSuffix, waitFor } from './wait';
@@ -11,16 +12,20 @@ export function testTopology(): Topology {
   return { exchange: `${run}.domain.events`, queuePrefix: `${run}.` };
 }
 
-/** Deletes a test run's exchange and the consumer queues (with their retry and dead-letter queues). */
+/**
+ * Deletes a test run's exchange and its queues (with their retry and dead-letter queues): those
+ * named, and every board consumer's, which each service declares when it connects.
+ */
 export async function deleteTopology(
   topology: Topology,
-  queues: readonly string[],
+  queues: readonly string[] = [],
   retryDelaysMs: readonly number[] = [1_000, 5_000, 30_000],
 ): Promise<void> {
+  const boardQueues = Object.keys(CONSUMER_BINDINGS).map((consumer) => queueName(topology, consumer));
   const connection = await amqplib.connect(TEST_AMQP_URL);
   try {
     const channel = await connection.createChannel();
-    for (const queue of queues) {
+    for (const queue of new Set([...queues, ...boardQueues])) {
       for (const name of [queue, deadLetterQueueName(queue), ...retryDelaysMs.map((delay) => retryQueueName(queue, delay))]) {
         await channel.deleteQueue(name);
       }

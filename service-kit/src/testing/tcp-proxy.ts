@@ -7,6 +7,8 @@ import net from 'node:net';
 export class TcpProxy {
   private server: net.Server | undefined;
   private readonly sockets = new Set<net.Socket>();
+  private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  private frozen = false;
 
   private constructor(
     private readonly targetHost: string,
@@ -36,22 +38,45 @@ export class TcpProxy {
     if (this.server) return;
     const server = net.createServer((client) => {
       const upstream = net.connect(this.targetPort, this.targetHost);
+      const pair = { client, upstream };
       this.sockets.add(client).add(upstream);
+      this.pairs.add(pair);
       const drop = () => {
         client.destroy();
         upstream.destroy();
         this.sockets.delete(client);
         this.sockets.delete(upstream);
+        this.pairs.delete(pair);
       };
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream).pipe(client);
+      if (!this.frozen) client.pipe(upstream).pipe(client);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, '127.0.0.1', () => resolve());
     });
     this.server = server;
+  }
+
+  /**
+   * Keeps every connection open but carries nothing either way, as a server that hangs (or a
+   * network that drops packets) would: requests get no answer, and nothing says why.
+   */
+  freeze(): void {
+    this.frozen = true;
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** Carries traffic again, what was held back included. */
+  thaw(): void {
+    this.frozen = false;
+    for (const { client, upstream } of this.pairs) client.pipe(upstream).pipe(client);
   }
 
   /** Refuses new connections and cuts the open ones, as a crashed server would. */

@@ -1,8 +1,8 @@
-import type { AnyEvent, Database, HandlerOutcome } from '@board/service-kit';
+import { CONSUMER_BINDINGS, type AnyEvent, type Database, type HandlerOutcome } from '@board/service-kit';
 import { insertProfile } from '../data/profiles';
 
 export const CONSUMER_NAME = 'user-service';
-export const CONSUMED_EVENTS = ['user.registered'] as const;
+export const CONSUMED_EVENTS = CONSUMER_BINDINGS[CONSUMER_NAME];
 
 /**
  * Creates the profile of a newly registered account. The event id is claimed in the same

@@ -1,0 +1,137 @@
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import amqplib from 'amqplib';
+import type pg from 'pg';
+import { createPool, migrate } from '../src/db';
+import { Database } from '../src/database';
+import { CONSUMER_BINDINGS } from '../src/events/bindings';
+import { AmqpConnection } from '../src/events/connection';
+import { EventConsumer } from '../src/events/consumer';
+import { OutboxRelay } from '../src/events/outbox-relay';
+import { EventPublisher, PublisherUnavailableError, UnroutableEventError } from '../src/events/publisher';
+import { queueName, type Topology } from '../src/events/topology';
+import {
+  TEST_AMQP_URL,
+  TcpProxy,
+  createTestDatabase,
+  deleteTopology,
+  peekQueue,
+  silentLogger,
+  testTopology,
+  waitFor,
+  type TestDatabase,
+} from '../src/testing';
+
+const logger = silentLogger();
+let database: TestDatabase;
+let pool: pg.Pool;
+let topology: Topology;
+let proxy: TcpProxy;
+const started: { close: () => Promise<void> }[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase('kit_topology');
+  await migrate(database.url, path.join(__dirname, 'fixtures', 'migrations'), logger);
+  pool = createPool(database.url, logger);
+  const broker = new URL(TEST_AMQP_URL);
+  proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });
+  await proxy.start();
+});
+
+beforeEach(() => {
+  topology = testTopology();
+});
+
+afterEach(async () => {
+  proxy.thaw();
+  for (const resource of started.splice(0).reverse()) await resource.close();
+  await pool.query('TRUNCATE outbox, processed_events, effects');
+  await deleteTopology(topology);
+});
+
+afterAll(async () => {
+  await proxy.stop();
+  await pool.end();
+  await database.drop();
+});
+
+async function connectedPublisher(options: { throughProxy?: boolean; confirmTimeoutMs?: number } = {}) {
+  const connection = new AmqpConnection({
+    url: options.throughProxy ? proxy.urlFor(TEST_AMQP_URL) : TEST_AMQP_URL,
+    logger,
+    name: 'topology-test',
+    reconnectDelayMs: { initial: 50, max: 200 },
+  });
+  started.push({ close: () => connection.close() });
+  const publisher = new EventPublisher(connection, topology, logger, options.confirmTimeoutMs ?? 2_000);
+  connection.start();
+  await connection.waitForConnection(5_000);
+  await waitFor(() => publisher.isReady, { what: 'the publisher channel' });
+  const relay = new OutboxRelay({ pool, publisher, logger });
+  return { publisher, relay, db: new Database(pool, 'kit-test', () => undefined) };
+}
+
+const pending = async () => Number((await pool.query('SELECT count(*) FROM outbox WHERE published_at IS NULL')).rows[0].count);
+
+async function deleteQueues(names: readonly string[]): Promise<void> {
+  const connection = await amqplib.connect(TEST_AMQP_URL);
+  const channel = await connection.createChannel();
+  for (const name of names) await channel.deleteQueue(name);
+  await connection.close();
+}
+
+describe('the board topology', () => {
+  it('When an event is published before its consumer ever ran, Then the consumer gets it when it starts', async () => {
+    const { relay, db } = await connectedPublisher();
+    const event = await db.transaction((tx) => tx.recordEvent('user.registered', {
+      id: randomUUID(), email: 'first@example.com', username: 'first_admin', displayName: 'First', role: 'admin',
+    }));
+    expect(await relay.publishPending()).toBe(1);
+    expect(await pending()).toBe(0);
+
+    const handled: string[] = [];
+    const connection = new AmqpConnection({ url: TEST_AMQP_URL, logger, name: 'late-consumer' });
+    started.push({ close: () => connection.close() });
+    const consumer = new EventConsumer({
+      connection,
+      topology,
+      queue: queueName(topology, 'user-service'),
+      routingKeys: CONSUMER_BINDINGS['user-service'],
+      logger,
+      handle: async (received) => {
+        handled.push(received.id);
+        return 'handled';
+      },
+    });
+    await consumer.start();
+    started.push({ close: () => consumer.stop() });
+    connection.start();
+    await waitFor(() => handled.includes(event.id), { what: 'the event published before the consumer existed' });
+  });
+
+  it('When no queue takes an event, Then it stays in the outbox, and goes out once the queues are declared again', async () => {
+    const { publisher, relay, db } = await connectedPublisher();
+    const takers = Object.entries(CONSUMER_BINDINGS)
+      .filter(([, keys]) => keys.some((key: string) => key === 'user.updated' || key === 'user.*'))
+      .map(([consumer]) => queueName(topology, consumer));
+    await deleteQueues(takers);
+
+    await db.transaction((tx) => tx.recordEvent('user.updated', { id: randomUUID(), username: 'nobody_listens', displayName: 'Nobody' }));
+    await expect(relay.publishPending()).rejects.toThrow(UnroutableEventError);
+    expect(await pending()).toBe(1);
+
+    // The return made the publisher declare the board's queues before its next publish.
+    expect(await relay.publishPending()).toBe(1);
+    expect(await pending()).toBe(0);
+    for (const queue of takers) expect((await peekQueue(queue)).some((body) => body.includes('nobody_listens'))).toBe(true);
+    expect(publisher.isReady).toBe(true);
+  });
+
+  it('When the broker takes a publish but never confirms it, Then the batch fails and every row stays unpublished', async () => {
+    const { relay, db } = await connectedPublisher({ throughProxy: true, confirmTimeoutMs: 300 });
+    for (let index = 0; index < 3; index += 1) await db.transaction((tx) => tx.recordEvent('user.deleted', { id: randomUUID() }));
+    proxy.freeze();
+    await expect(relay.publishPending()).rejects.toThrow(PublisherUnavailableError);
+    expect(await pending()).toBe(3);
+  });
+});
