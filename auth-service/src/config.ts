@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   amqpUrl,
   commonSettings,
+  connectionPassword,
   databaseUrl,
   eventSettings,
   isProduction,
@@ -21,8 +22,10 @@ export const configShape = (env: Env) => ({
   ...eventSettings,
   PORT: port(3001),
   DATABASE_URL: databaseUrl('auth'),
+  DATABASE_PASSWORD: connectionPassword(),
   REDIS_URL: redisUrl(),
   AMQP_URL: amqpUrl(),
+  AMQP_PASSWORD: connectionPassword(),
   REDIS_KEY_PREFIX: z.string().default(''),
 
   JWT_ISSUER: z.string().min(1).default('message-board-auth'),

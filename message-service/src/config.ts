@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { amqpUrl, commonSettings, databaseUrl, eventSettings, port } from '@board/service-kit';
+import { amqpUrl, commonSettings, connectionPassword, databaseUrl, eventSettings, port } from '@board/service-kit';
 
 export const SERVICE_NAME = 'message-service';
 
@@ -9,7 +9,9 @@ export const configShape = {
   ...eventSettings,
   PORT: port(3003),
   DATABASE_URL: databaseUrl('messages'),
+  DATABASE_PASSWORD: connectionPassword(),
   AMQP_URL: amqpUrl(),
+  AMQP_PASSWORD: connectionPassword(),
 };
 
 export type Config = z.infer<z.ZodObject<typeof configShape>>;
@@ -18,4 +20,5 @@ export type Config = z.infer<z.ZodObject<typeof configShape>>;
 export const migrationConfigShape = {
   ...commonSettings,
   DATABASE_URL: databaseUrl('messages'),
+  DATABASE_PASSWORD: connectionPassword(),
 };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { amqpUrl, commonSettings, eventSettings, port, redisUrl } from '@board/service-kit';
+import { amqpUrl, commonSettings, connectionPassword, eventSettings, port, redisUrl } from '@board/service-kit';
 
 export const configShape = {
   ...commonSettings,
@@ -9,6 +9,7 @@ export const configShape = {
   /** Put before every Redis key and channel this service uses, e.g. to share one Redis. */
   REDIS_KEY_PREFIX: z.string().default(''),
   AMQP_URL: amqpUrl(),
+  AMQP_PASSWORD: connectionPassword(),
   /** About how many events the replay stream keeps (trimmed approximately, by whole nodes). */
   STREAM_MAX_LENGTH: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(1_000).max(60_000).default(15_000),

@@ -44,7 +44,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Realt
     lifecycle.onStop('redis', () => closeRedis(redis));
     const subscriber = createRedis(config.REDIS_URL, logger, `${SERVICE}-subscriber`);
     lifecycle.onStop('redis-subscriber', () => closeRedis(subscriber));
-    const connection = new AmqpConnection({ url: config.AMQP_URL, logger, name: SERVICE });
+    const connection = new AmqpConnection({ url: config.AMQP_URL, password: config.AMQP_PASSWORD, logger, name: SERVICE });
     lifecycle.onStop('rabbitmq', () => connection.close());
 
     const eventLog = new EventLog(redis, prefix, config.STREAM_MAX_LENGTH);

@@ -22,8 +22,8 @@ export const commonSettings = {
 
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
-/** A URL whose scheme is one of `schemes` (e.g. ['postgres', 'postgresql']). */
-export const urlWithScheme = (schemes: readonly string[]) =>
+/** A URL whose scheme is one of `schemes` (e.g. ['postgres', 'postgresql']); `hint` ends the error message. */
+export const urlWithScheme = (schemes: readonly string[], hint = '') =>
   z.string().refine(
     (value) => {
       try {
@@ -32,13 +32,29 @@ export const urlWithScheme = (schemes: readonly string[]) =>
         return false;
       }
     },
-    { message: `must be a URL starting with ${schemes.map((scheme) => `${scheme}://`).join(' or ')}` },
+    { message: `must be a URL starting with ${schemes.map((scheme) => `${scheme}://`).join(' or ')}${hint}` },
   );
 
+/** Why a URL with a password in it may not parse: `/ ? #` end the password part of a URL. */
+const passwordHint = (passwordVariable: string) =>
+  ` (a password with URL-reserved characters such as / ? # @ : belongs in ${passwordVariable}, not in the URL)`;
+
 export const databaseUrl = (databaseName: string) =>
-  urlWithScheme(['postgres', 'postgresql']).default(`postgres://postgres@127.0.0.1:5432/${databaseName}`);
+  urlWithScheme(['postgres', 'postgresql'], passwordHint('DATABASE_PASSWORD')).default(`postgres://postgres@127.0.0.1:5432/${databaseName}`);
 export const redisUrl = () => urlWithScheme(['redis', 'rediss']).default('redis://127.0.0.1:6379');
-export const amqpUrl = () => urlWithScheme(['amqp', 'amqps']).default('amqp://guest:guest@127.0.0.1:5672');
+export const amqpUrl = () => urlWithScheme(['amqp', 'amqps'], passwordHint('AMQP_PASSWORD')).default('amqp://guest:guest@127.0.0.1:5672');
+
+/**
+ * The password for a server whose URL is set beside it (DATABASE_PASSWORD for DATABASE_URL,
+ * AMQP_PASSWORD for AMQP_URL). It reaches the client as a field of its own, never through URL
+ * parsing, so it may hold any character; when set, it replaces a password in the URL.
+ */
+export const connectionPassword = () =>
+  z
+    .string()
+    // eslint-disable-next-line no-control-regex
+    .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters (a pasted line break?)')
+    .optional();
 
 /**
  * A secret: the development default applies outside production only, so a production deployment

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import pg, { type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
+import pg, { type ClientConfig, type PoolClient, type QueryConfig, type QueryResultRow } from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
 import { runner } from 'node-pg-migrate';
 import type { Lifecycle } from './lifecycle';
 import type { LevelWithSilent, Logger } from 'pino';
@@ -15,8 +16,24 @@ export interface Queryable {
   query<Row extends QueryResultRow = QueryResultRow>(query: string | QueryConfig, values?: unknown[]): Promise<pg.QueryResult<Row>>;
 }
 
-export function createPool(connectionString: string, logger: Logger, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
+/** Where a service's database is, and the password to it when that is kept out of the URL. */
+export interface DatabaseSettings {
+  DATABASE_URL: string;
+  DATABASE_PASSWORD?: string;
+}
+
+/**
+ * The client settings for a database: the URL parsed as pg parses it, with DATABASE_PASSWORD, when
+ * set, as the password. (pg's own `connectionString` option would let the URL's empty password
+ * override a `password` given beside it.)
+ */
+export function postgresClientConfig(settings: DatabaseSettings): ClientConfig {
+  const config = parseIntoClientConfig(settings.DATABASE_URL);
+  return settings.DATABASE_PASSWORD === undefined ? config : { ...config, password: settings.DATABASE_PASSWORD };
+}
+
+export function createPool(settings: DatabaseSettings, logger: Logger, max = 10): pg.Pool {
+  const pool = new pg.Pool({ ...postgresClientConfig(settings), max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
   // An idle client can lose its connection (database restart); without a listener that would crash the process.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL client failed'));
   return pool;
@@ -42,9 +59,10 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: PoolClien
 const UNDEFINED_DATABASE = '3D000';
 const DUPLICATE_DATABASE = '42P04';
 
-/** Creates the database named in `connectionString` when it does not exist yet (development convenience). */
-export async function ensureDatabase(connectionString: string, logger: Logger): Promise<void> {
-  const probe = new pg.Client({ connectionString });
+/** Creates the database named in DATABASE_URL when it does not exist yet (development convenience). */
+export async function ensureDatabase(settings: DatabaseSettings, logger: Logger): Promise<void> {
+  const config = postgresClientConfig(settings);
+  const probe = new pg.Client(config);
   try {
     await probe.connect();
     return;
@@ -53,10 +71,9 @@ export async function ensureDatabase(connectionString: string, logger: Logger): 
   } finally {
     await probe.end().catch(() => undefined);
   }
-  const url = new URL(connectionString);
-  const name = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: url.toString() });
+  // Without a database in the URL, pg connects to the one named like the user.
+  const name = config.database ?? config.user ?? '';
+  const admin = new pg.Client({ ...config, database: 'postgres' });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
@@ -79,9 +96,9 @@ const MIGRATION_LOCK_KEY = 7_401_116_223;
  * each other on a blocking advisory lock (node-pg-migrate's own lock is try-once: the second
  * replica would crash instead of waiting), then find nothing left to do.
  */
-export async function migrate(connectionString: string, serviceMigrationsDir: string, logger: Logger): Promise<void> {
+export async function migrate(settings: DatabaseSettings, serviceMigrationsDir: string, logger: Logger): Promise<void> {
   const log = logger.child({ component: 'migrations' });
-  const lock = new pg.Client({ connectionString });
+  const lock = new pg.Client(postgresClientConfig(settings));
   await lock.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -109,13 +126,13 @@ export async function migrate(connectionString: string, serviceMigrationsDir: st
 
 /** ensureDatabase outside production, then migrate. */
 export async function prepareDatabase(options: {
-  connectionString: string;
+  database: DatabaseSettings;
   migrationsDir: string;
   logger: Logger;
   createIfMissing: boolean;
 }): Promise<void> {
-  if (options.createIfMissing) await ensureDatabase(options.connectionString, options.logger);
-  await migrate(options.connectionString, options.migrationsDir, options.logger);
+  if (options.createIfMissing) await ensureDatabase(options.database, options.logger);
+  await migrate(options.database, options.migrationsDir, options.logger);
 }
 
 /**
@@ -123,26 +140,25 @@ export async function prepareDatabase(options: {
  * production), then open the pool, registered to close last on shutdown.
  */
 export async function openDatabase(options: {
-  config: Pick<MigrationSettings, 'DATABASE_URL' | 'NODE_ENV'>;
+  config: Pick<MigrationSettings, 'DATABASE_URL' | 'DATABASE_PASSWORD' | 'NODE_ENV'>;
   migrationsDir: string;
   logger: Logger;
   lifecycle: Lifecycle;
 }): Promise<pg.Pool> {
   const { config, logger } = options;
   await prepareDatabase({
-    connectionString: config.DATABASE_URL,
+    database: config,
     migrationsDir: options.migrationsDir,
     logger,
     createIfMissing: config.NODE_ENV !== 'production',
   });
-  const pool = createPool(config.DATABASE_URL, logger);
+  const pool = createPool(config, logger);
   options.lifecycle.onStop('postgres', () => pool.end());
   return pool;
 }
 
-/** The settings `npm run migrate` reads: commonSettings plus the service's DATABASE_URL. */
-export interface MigrationSettings {
-  DATABASE_URL: string;
+/** The settings `npm run migrate` reads: commonSettings plus the service's database settings. */
+export interface MigrationSettings extends DatabaseSettings {
   /** Outside production a missing database is created first, as the service does when it starts. */
   NODE_ENV: string;
   LOG_LEVEL: LevelWithSilent;
@@ -164,7 +180,7 @@ export interface MigrateAndExitOptions {
 export function migrateAndExit({ service, migrationsDir, config }: MigrateAndExitOptions): void {
   const logger = createLogger({ service, level: config.LOG_LEVEL });
   prepareDatabase({
-    connectionString: config.DATABASE_URL,
+    database: config,
     migrationsDir,
     logger,
     createIfMissing: config.NODE_ENV !== 'production',

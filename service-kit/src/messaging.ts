@@ -14,6 +14,7 @@ import type { Lifecycle } from './lifecycle';
 export interface MessagingOptions {
   service: string;
   amqpUrl: string;
+  amqpPassword?: string;
   topology: Topology;
   pool: pg.Pool;
   logger: Logger;
@@ -36,7 +37,7 @@ export interface Messaging {
  * broker to be up: events wait in the outbox until it is.
  */
 export function createMessaging(options: MessagingOptions): Messaging {
-  const connection = new AmqpConnection({ url: options.amqpUrl, logger: options.logger, name: options.service });
+  const connection = new AmqpConnection({ url: options.amqpUrl, password: options.amqpPassword, logger: options.logger, name: options.service });
   const publisher = new EventPublisher(connection, options.topology, options.logger);
   const relay = new OutboxRelay({
     pool: options.pool,
@@ -54,6 +55,7 @@ export function createMessaging(options: MessagingOptions): Messaging {
 /** The settings of a service's configuration that its messaging reads. */
 export interface MessagingConfig {
   AMQP_URL: string;
+  AMQP_PASSWORD?: string;
   EVENTS_EXCHANGE: string;
   EVENTS_QUEUE_PREFIX: string;
 }
@@ -85,6 +87,7 @@ export async function startMessaging({ logger, metrics, lifecycle }: ServicePart
   const messaging = createMessaging({
     service,
     amqpUrl: config.AMQP_URL,
+    amqpPassword: config.AMQP_PASSWORD,
     topology,
     pool,
     logger,

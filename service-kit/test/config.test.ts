@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, commonSettings, databaseUrl, parseConfig, port, secret, type Env } from '../src/config';
+import { ConfigError, amqpUrl, commonSettings, connectionPassword, databaseUrl, parseConfig, port, secret, type Env } from '../src/config';
 
 const shape = (env: Env) => ({
   ...commonSettings,
@@ -52,5 +52,45 @@ describe('parseConfig', () => {
   it('treats an empty variable as unset', () => {
     const env = { PORT: '' };
     expect(parseConfig(shape(env), env).PORT).toBe(3001);
+  });
+});
+
+describe('connection passwords (DATABASE_PASSWORD, AMQP_PASSWORD)', () => {
+  const connectionShape = {
+    DATABASE_URL: databaseUrl('auth'),
+    DATABASE_PASSWORD: connectionPassword(),
+    AMQP_URL: amqpUrl(),
+    AMQP_PASSWORD: connectionPassword(),
+  };
+  const problemsOf = (env: Env) => {
+    try {
+      parseConfig(connectionShape, env);
+    } catch (error) {
+      return (error as ConfigError).problems.join('\n');
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('keeps every URL-reserved character of a password as it is', () => {
+    const password = 'p/a+s=s#w@o:r?d%20';
+    const env = { DATABASE_PASSWORD: password, AMQP_PASSWORD: password, DATABASE_URL: 'postgres://auth@db:5432/auth', AMQP_URL: 'amqp://board@mq:5672' };
+    expect(parseConfig(connectionShape, env)).toMatchObject({ DATABASE_PASSWORD: password, AMQP_PASSWORD: password });
+  });
+
+  it('is optional, an empty one counting as unset', () => {
+    const config = parseConfig(connectionShape, { DATABASE_PASSWORD: '', AMQP_PASSWORD: '' });
+    expect(config).not.toHaveProperty('DATABASE_PASSWORD');
+    expect(config).not.toHaveProperty('AMQP_PASSWORD');
+  });
+
+  it('refuses control characters, naming the variable', () => {
+    expect(problemsOf({ DATABASE_PASSWORD: 'secret\n' })).toMatch(/^DATABASE_PASSWORD: must not contain control characters/m);
+    expect(problemsOf({ AMQP_PASSWORD: 'sec\u0000ret' })).toMatch(/^AMQP_PASSWORD: must not contain control characters/m);
+  });
+
+  it('points at the password variable when a password breaks the URL', () => {
+    const problems = problemsOf({ DATABASE_URL: 'postgres://auth:pa/ss#1@db:5432/auth', AMQP_URL: 'amqp://board:pa?ss@mq:5672' });
+    expect(problems).toMatch(/^DATABASE_URL: must be a URL .* belongs in DATABASE_PASSWORD, not in the URL\)$/m);
+    expect(problems).toMatch(/^AMQP_URL: must be a URL .* belongs in AMQP_PASSWORD, not in the URL\)$/m);
   });
 });

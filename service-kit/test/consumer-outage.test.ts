@@ -39,12 +39,12 @@ const registry = new Registry();
 
 beforeAll(async () => {
   database = await createTestDatabase('kit_consumer_outage');
-  await migrate(database.url, path.join(__dirname, 'fixtures', 'migrations'), logger);
-  pool = createPool(database.url, logger);
+  await migrate({ DATABASE_URL: database.url }, path.join(__dirname, 'fixtures', 'migrations'), logger);
+  pool = createPool({ DATABASE_URL: database.url }, logger);
   const server = new URL(database.url);
   proxy = await TcpProxy.create({ host: server.hostname, port: Number(server.port || 5432) });
   await proxy.start();
-  consumerPool = createPool(proxy.urlFor(database.url), logger);
+  consumerPool = createPool({ DATABASE_URL: proxy.urlFor(database.url) }, logger);
   topology = testTopology();
   connection = new AmqpConnection({ url: TEST_AMQP_URL, logger, name: CONSUMER, reconnectDelayMs: { initial: 50, max: 200 } });
   const db = new Database(consumerPool, 'kit-test', () => undefined);

@@ -33,8 +33,8 @@ const started: { close: () => Promise<void> }[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase('kit_events');
-  await migrate(database.url, path.join(__dirname, 'fixtures', 'migrations'), logger);
-  pool = createPool(database.url, logger);
+  await migrate({ DATABASE_URL: database.url }, path.join(__dirname, 'fixtures', 'migrations'), logger);
+  pool = createPool({ DATABASE_URL: database.url }, logger);
   topology = testTopology();
   const broker = new URL(TEST_AMQP_URL);
   proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });

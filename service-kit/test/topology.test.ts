@@ -31,8 +31,8 @@ const started: { close: () => Promise<void> }[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase('kit_topology');
-  await migrate(database.url, path.join(__dirname, 'fixtures', 'migrations'), logger);
-  pool = createPool(database.url, logger);
+  await migrate({ DATABASE_URL: database.url }, path.join(__dirname, 'fixtures', 'migrations'), logger);
+  pool = createPool({ DATABASE_URL: database.url }, logger);
   const broker = new URL(TEST_AMQP_URL);
   proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });
   await proxy.start();

@@ -66,6 +66,9 @@ const withHost = (url: URL, base: string) => {
   return url;
 };
 
+/** Passwords to the containers' servers: the local servers' URLs carry their own credentials instead. */
+const CONTAINER_PASSWORDS = new Set(['DATABASE_PASSWORD', 'AMQP_PASSWORD']);
+
 /**
  * Turns the compose services into local processes: the same variables, with compose host names
  * pointing at 127.0.0.1 and the local servers, ports shifted by the offset, and per-run names.
@@ -103,7 +106,7 @@ export function planStack(compose: Map<string, ComposeService>, options: PlanOpt
 
   const services = nodeServices.flatMap((service) => {
     const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(service.environment)) env[key] = localise(key, value);
+    for (const [key, value] of Object.entries(service.environment)) if (!CONTAINER_PASSWORDS.has(key)) env[key] = localise(key, value);
     if (namespace) {
       env.REDIS_KEY_PREFIX = `${namespace}:`;
       env.EVENTS_EXCHANGE = `${namespace}.domain.events`;

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseConfig, type Env } from '@board/service-kit';
 import { configShape as authShape } from '../../auth-service/src/config';
@@ -6,7 +5,8 @@ import { configShape as userShape } from '../../user-service/src/config';
 import { configShape as messageShape } from '../../message-service/src/config';
 import { configShape as realtimeShape } from '../../realtime-service/src/config';
 import { configShape as gatewayShape } from '../../api-gateway/src/config';
-import { loadCompose, parseDotEnv } from '../src/compose';
+import { loadCompose } from '../src/compose';
+import { PRODUCTION_FILES, TEST_SECRETS, envExample, mergedConfig } from './support/compose-cli';
 import { ROOT } from '../src/stack';
 
 type Shape = Parameters<typeof parseConfig>[0];
@@ -41,13 +41,6 @@ describe('docker-compose.yml against each service\'s configuration schema', () =
     expect(entry.parse).not.toThrow();
   });
 
-  it.each(parseEach(parseDotEnv(readFileSync(path.join(ROOT, '.env.example'), 'utf8'))).map((entry) => [entry.service, entry]))(
-    '%s accepts a production .env made from .env.example',
-    (_name, entry) => {
-      expect(entry.env.NODE_ENV).toBe('production');
-      expect(entry.parse).not.toThrow();
-    },
-  );
 
   it.each(parseEach({ NODE_ENV: 'production' }).map((entry) => [entry.service, entry]))(
     '%s refuses to start in production without its secrets, or starts when it needs none',
@@ -60,5 +53,38 @@ describe('docker-compose.yml against each service\'s configuration schema', () =
 
   it.each(parseEach({}).map((entry) => [entry.service, entry]))('%s: compose sets no variable the service does not read', (_name, entry) => {
     expect(Object.keys(entry.env).filter((key) => !(key in entry.shape) && !READ_BY_NODE.has(key))).toEqual([]);
+  });
+});
+
+describe('docker-compose.yml with docker-compose.prod.yml, against each service\'s configuration schema', () => {
+  // What compose itself gives each container, from a .env made of .env.example and the secrets.
+  const merged = mergedConfig(PRODUCTION_FILES, { ...envExample(), ...TEST_SECRETS });
+  const entries = Object.keys(SHAPES).map((name) => {
+    const env = Object.fromEntries(Object.entries(merged[name]!.environment ?? {}).map(([key, value]) => [key, value ?? '']));
+    const shape = SHAPES[name]!(env);
+    return [name, { env, shape, parse: () => parseConfig(shape, env) }] as const;
+  });
+
+  it.each(entries)('%s starts in production with the secrets a .env made from .env.example holds', (_name, entry) => {
+    expect(entry.env.NODE_ENV).toBe('production');
+    expect(entry.parse).not.toThrow();
+  });
+
+  it.each(entries)('%s: compose sets no variable the service does not read', (_name, entry) => {
+    expect(Object.keys(entry.env).filter((key) => !(key in entry.shape) && !READ_BY_NODE.has(key))).toEqual([]);
+  });
+
+  it('gives each database service its own password, and the broker password to each broker user', () => {
+    const env = (name: string) => Object.fromEntries(entries)[name]!.env;
+    expect(env('auth-service').DATABASE_PASSWORD).toBe(TEST_SECRETS.AUTH_DATABASE_PASSWORD);
+    expect(env('user-service').DATABASE_PASSWORD).toBe(TEST_SECRETS.USERS_DATABASE_PASSWORD);
+    expect(env('message-service').DATABASE_PASSWORD).toBe(TEST_SECRETS.MESSAGES_DATABASE_PASSWORD);
+    for (const name of ['auth-service', 'user-service', 'message-service', 'realtime-service']) expect(env(name).AMQP_PASSWORD).toBe(TEST_SECRETS.RABBITMQ_PASSWORD);
+    expect(merged.postgres!.environment).toMatchObject({
+      AUTH_DATABASE_PASSWORD: TEST_SECRETS.AUTH_DATABASE_PASSWORD,
+      USERS_DATABASE_PASSWORD: TEST_SECRETS.USERS_DATABASE_PASSWORD,
+      MESSAGES_DATABASE_PASSWORD: TEST_SECRETS.MESSAGES_DATABASE_PASSWORD,
+    });
+    expect(merged.rabbitmq!.environment?.RABBITMQ_DEFAULT_PASS).toBe(TEST_SECRETS.RABBITMQ_PASSWORD);
   });
 });

@@ -46,6 +46,9 @@ describe('the local plan derived from docker-compose.yml', () => {
     expect(auth.env.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/auth_e2e_x');
     expect(auth.env.AMQP_URL).toBe('amqp://guest:guest@127.0.0.1:5672');
     expect(auth.env.REDIS_URL).toBe('redis://127.0.0.1:6379');
+    // The containers' passwords would replace the local servers' own credentials.
+    expect(auth.env).not.toHaveProperty('DATABASE_PASSWORD');
+    expect(auth.env).not.toHaveProperty('AMQP_PASSWORD');
     expect(auth.env.PORT).toBe('3101');
     expect(auth.env.REDIS_KEY_PREFIX).toBe('e2e_x:');
     expect(auth.env.EVENTS_EXCHANGE).toBe('e2e_x.domain.events');

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { loadCompose } from '../src/compose';
 import { planStack } from '../src/plan';
 import { ROOT, renderNginx } from '../src/stack';
@@ -84,10 +85,15 @@ describe('Prometheus', () => {
     expect(rules.status).toBe(0);
   });
 
-  it('scrapes every service on its compose port', () => {
-    const config = read('prometheus.yml');
-    for (const service of compose.values()) {
-      if (service.workspace) expect(config).toContain(`${service.name}:${service.environment.PORT}`);
+  it('discovers every replica of every service by DNS, on its compose port, labelled with its service', () => {
+    interface ScrapeConfig {
+      dns_sd_configs?: { names: string[]; type: string; port: number }[];
+      relabel_configs?: { source_labels?: string[]; target_label?: string }[];
     }
+    const [job] = (parse(read('prometheus.yml')) as { scrape_configs: ScrapeConfig[] }).scrape_configs;
+    const discovered = (job!.dns_sd_configs ?? []).flatMap((config) => config.names.map((name) => `${name}:${config.port}/${config.type}`));
+    const services = [...compose.values()].filter((service) => service.workspace);
+    expect(discovered.sort()).toEqual(services.map((service) => `${service.name}:${service.environment.PORT}/A`).sort());
+    expect(job!.relabel_configs).toContainEqual(expect.objectContaining({ source_labels: ['__meta_dns_name'], target_label: 'service' }));
   });
 });

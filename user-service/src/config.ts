@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   amqpUrl,
   commonSettings,
+  connectionPassword,
   databaseUrl,
   eventSettings,
   port,
@@ -18,9 +19,11 @@ export const configShape = (env: Env) => ({
   ...eventSettings,
   PORT: port(3002),
   DATABASE_URL: databaseUrl('users'),
+  DATABASE_PASSWORD: connectionPassword(),
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: z.string().default(''),
   AMQP_URL: amqpUrl(),
+  AMQP_PASSWORD: connectionPassword(),
   /** Turns a `user` into a `member` (POST /api/users/me/membership). */
   MEMBER_PASSCODE: secret(env, 'development-passcode'),
 });
@@ -31,4 +34,5 @@ export type Config = z.infer<z.ZodObject<ReturnType<typeof configShape>>>;
 export const migrationConfigShape = {
   ...commonSettings,
   DATABASE_URL: databaseUrl('users'),
+  DATABASE_PASSWORD: connectionPassword(),
 };

@@ -3,8 +3,20 @@ import type { Logger } from 'pino';
 
 export type ConnectionSetup = (connection: ChannelModel) => Promise<void>;
 
+/**
+ * PLAIN credentials for the user named in `url` with `password`, which then never goes through URL
+ * parsing; undefined without a password, so amqplib takes both from the URL (guest without a user).
+ */
+export function amqpCredentials(url: string, password: string | undefined): ReturnType<typeof amqplib.credentials.plain> | undefined {
+  if (password === undefined) return undefined;
+  const username = decodeURIComponent(new URL(url).username);
+  return amqplib.credentials.plain(username || 'guest', password);
+}
+
 export interface AmqpConnectionOptions {
   url: string;
+  /** The broker password, given apart from the URL so it may hold any character (AMQP_PASSWORD). */
+  password?: string;
   logger: Logger;
   /** Shown in the RabbitMQ management UI. */
   name: string;
@@ -80,6 +92,7 @@ export class AmqpConnection {
       connection = await amqplib.connect(this.options.url, {
         clientProperties: { connection_name: this.options.name },
         timeout: 5_000,
+        credentials: amqpCredentials(this.options.url, this.options.password),
       });
     } catch (error) {
       this.scheduleReconnect(error);
