@@ -37,7 +37,8 @@ export interface ServicePlan {
 export interface EdgePlan {
   httpsPort: number;
   httpPort: number;
-  gatewayUpstream: string;
+  /** host:port of every gateway replica, for nginx's upstream block. */
+  gatewayUpstreams: string[];
   serverName: string;
 }
 
@@ -109,7 +110,7 @@ export function planStack(compose: Map<string, ComposeService>, options: PlanOpt
     edge: {
       httpsPort,
       httpPort: 8080 + offset,
-      gatewayUpstream: `127.0.0.1:${portOf.get(gatewayHost!) ?? 3000 + offset}`,
+      gatewayUpstreams: [`127.0.0.1:${portOf.get(gatewayHost!) ?? 3000 + offset}`],
       serverName: nginx?.environment.SERVER_NAME || 'localhost',
     },
   };

@@ -51,7 +51,7 @@ describe('the local plan derived from docker-compose.yml', () => {
     expect(auth.env.EVENTS_EXCHANGE).toBe('e2e_x.domain.events');
     const gateway = plan.services.find((service) => service.name === 'api-gateway')!;
     expect(gateway.env.MESSAGE_SERVICE_URL).toBe('http://127.0.0.1:3103');
-    expect(plan.edge.gatewayUpstream).toBe('127.0.0.1:3100');
+    expect(plan.edge.gatewayUpstreams).toEqual(['127.0.0.1:3100']);
     expect(plan.databases.sort()).toEqual(['auth_e2e_x', 'messages_e2e_x', 'users_e2e_x']);
   });
 
