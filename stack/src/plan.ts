@@ -42,7 +42,7 @@ export interface ServicePlan {
 export interface EdgePlan {
   httpsPort: number;
   httpPort: number;
-  /** host:port of every gateway replica, for nginx's upstream. */
+  /** host:port of every gateway replica, for nginx's upstream block. */
   gatewayUpstreams: string[];
   serverName: string;
 }

@@ -1,11 +1,12 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadCompose } from '../src/compose';
 import { planStack } from '../src/plan';
-import { ROOT, renderNginx } from '../src/stack';
+import { edgeDefaults, ensureCertificate, nginxBinary, renderNginx } from '../src/edge';
+import { ROOT } from '../src/stack';
 
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 const run = (command: string, args: string[]) => spawnSync(command, args, { cwd: ROOT, encoding: 'utf8' });
@@ -48,31 +49,57 @@ describe('Dockerfile', () => {
 });
 
 describe('nginx', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'nginx-check-'));
+  const plan = planStack(compose, { portOffset: 40_000 });
+  const nginxTest = (conf: string, runDir: string) => run(nginxBinary(), ['-t', '-p', runDir, '-c', conf]);
+  let dirs: string[] = [];
+  const scratch = () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nginx-check-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    dirs = [];
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('accepts the rendered server template (nginx -t)', () => {
-    const plan = planStack(compose, { portOffset: 40_000 });
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-keyout', path.join(dir, 'certs-key.pem'), '-out', path.join(dir, 'certs-crt.pem')], { stdio: 'ignore' });
-    execFileSync('mkdir', ['-p', path.join(dir, 'certs'), path.join(dir, 'logs')]);
-    execFileSync('cp', [path.join(dir, 'certs-key.pem'), path.join(dir, 'certs', 'tls.key')]);
-    execFileSync('cp', [path.join(dir, 'certs-crt.pem'), path.join(dir, 'certs', 'tls.crt')]);
-    const conf = renderNginx(plan, dir);
-    const result = run('nginx', ['-t', '-p', dir, '-c', conf]);
+  it.each([
+    ['development', {}],
+    ['production', { HSTS_MAX_AGE: '31536000', HTTPS_PORT: '443' }],
+  ])('accepts the %s rendering of the shipped nginx.conf and template (nginx -t)', (_label, overrides) => {
+    const dir = scratch();
+    ensureCertificate(path.join(dir, 'certs'), 'localhost');
+    const result = nginxTest(renderNginx(plan, dir, overrides), dir);
     expect(result.stderr).toMatch(/test is successful/);
     expect(result.status).toBe(0);
   });
 
-  it('gets every template variable from the image or compose', () => {
-    const template = read('nginx/templates/default.conf.template');
-    const used = new Set([...template.matchAll(/\$\{([A-Z_][A-Z0-9_]*)\}/g)].map((match) => match[1]!));
-    const imageEnv = read('nginx/Dockerfile');
-    const composeEnv = Object.keys(compose.get('nginx')!.environment);
-    expect([...used].filter((name) => !imageEnv.includes(`${name}=`) && !composeEnv.includes(name))).toEqual([]);
+  it('runs the shipped nginx.conf unchanged, with only the process paths its own', () => {
+    const dir = scratch();
+    renderNginx(plan, dir);
+    expect(readFileSync(path.join(dir, 'nginx.conf'), 'utf8')).toBe(read('nginx/nginx.conf'));
+    expect(readFileSync(path.join(dir, 'paths', 'main.conf'), 'utf8')).toContain(`pid ${path.join(dir, 'nginx.pid')};`);
+    expect(readFileSync(path.join(dir, 'upstream', 'gateway.conf'), 'utf8')).toContain(`server ${plan.edge.gatewayUpstreams[0]};`);
+  });
+
+  it('renders the templates exactly as the image entrypoint does with envsubst', () => {
+    const image = scratch();
+    for (const part of ['nginx.conf', 'board', 'templates']) cpSync(path.join(ROOT, 'nginx', part), path.join(image, part), { recursive: true });
+    const local = scratch();
+    const variables = { SERVER_NAME: 'board.example.com', HSTS_MAX_AGE: '31536000', HTTPS_PORT: '443', TLS_CERT_DIR: path.join(local, 'certs'), ACME_WEBROOT: path.join(local, 'acme') };
+    renderNginx({ ...plan, edge: { ...plan.edge, serverName: 'board.example.com' } }, local, { ...variables, NGINX_HTTP_LISTEN: '8080', NGINX_HTTPS_LISTEN: '8443' });
+    const entrypoint = spawnSync(path.join(ROOT, 'nginx', 'bin', 'board-nginx-entrypoint'), ['true'], {
+      env: { PATH: process.env.PATH, NGINX_CONF_DIR: image, GATEWAY_UPSTREAM: 'localhost:3000', ...variables },
+      encoding: 'utf8',
+    });
+    expect(entrypoint.status).toBe(0);
+    expect(readFileSync(path.join(image, 'conf.d', 'edge.conf'), 'utf8')).toBe(readFileSync(path.join(local, 'conf.d', 'edge.conf'), 'utf8'));
+  });
+
+  it('takes every template variable from defaults.env, the list envsubst is restricted to', () => {
+    const defaults = edgeDefaults();
+    const templates = readdirSync(path.join(ROOT, 'nginx', 'templates')).filter((name) => name.endsWith('.template'));
+    const used = templates.flatMap((name) => [...read(`nginx/templates/${name}`).matchAll(/\$\{?([A-Z][A-Z0-9_]*)/g)].map((match) => match[1]!));
+    expect(used.filter((name) => !(name in defaults))).toEqual([]);
   });
 });
 
