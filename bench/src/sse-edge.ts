@@ -55,6 +55,8 @@ export async function runEdgeFanout(counts: readonly number[], messagesPerRun = 
     scale: { 'api-gateway': 2, 'realtime-service': 2 },
     // Every stream comes from one address here: lift the per-client limits out of the way.
     overrides: { LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000', AUTH_RATE_LIMIT_MAX: '1000', BCRYPT_COST: '4', NODE_ENV: 'test' },
+    // And nginx's per-address stream cap, a first line against one client opening thousands.
+    edge: { NGINX_EVENTS_PER_IP: '20000' },
   });
   const connection = await amqplib.connect(DEFAULT_LOCAL_SERVERS.amqp);
   const channel = await connection.createConfirmChannel();
