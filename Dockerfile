@@ -11,7 +11,8 @@ ARG NODE_VERSION=22
 
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
-# Every workspace's manifest, or `npm ci` silently leaves that workspace's dependencies out.
+# Every workspace's manifest: without one, `npm ci` leaves that workspace's dependencies out (npm 11
+# does so without a word).
 COPY package.json package-lock.json ./
 COPY service-kit/package.json service-kit/
 COPY auth-service/package.json auth-service/

@@ -87,7 +87,11 @@ const uidOf = (pid: number) => Number(/^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`
 
 describe('reading a Dockerfile (dockerfile-ast)', () => {
   const steps = (text: string) => parseDockerfile(`FROM debian:bookworm-slim\n${text}`).stages[0]!.steps;
-  const only = <K extends Step['kind']>(text: string, kind: K) => steps(text)[0] as Extract<Step, { kind: K }>;
+  const only = <K extends Step['kind']>(text: string, kind: K) => {
+    const [step] = steps(text);
+    expect(step?.kind).toBe(kind);
+    return step as Extract<Step, { kind: K }>;
+  };
 
   it('expands references with the build arguments and environment in scope', () => {
     const env = only('ENV A=${SERVICE} B=${MISSING:-fallback} C=${SERVICE:+set} D=/app/$SERVICE E=\\$SERVICE', 'ENV');
@@ -234,9 +238,14 @@ replay(`image recipes replayed without a Docker engine${isolation.available ? ''
 
       it('each stops on SIGTERM with exit code 0 and leaves no process behind', async () => {
         const outcomes = await Promise.all(
-          [...containers.values()].map(async (container) => ({ name: container.name, ...(await container.stop(20_000)), leftovers: container.hasLeftovers() })),
+          [...containers.values()].map(async (container) => ({
+            name: container.name,
+            sent: container.image.config.stopSignal ?? 'SIGTERM',
+            ...(await container.stop(20_000)),
+            leftovers: container.hasLeftovers(),
+          })),
         );
-        expect(outcomes).toEqual([...containers.keys()].map((name) => ({ name, code: 0, signal: null, killed: false, leftovers: false })));
+        expect(outcomes).toEqual([...containers.keys()].map((name) => ({ name, sent: 'SIGTERM', code: 0, signal: null, killed: false, leftovers: false })));
       }, 60_000);
     });
   });

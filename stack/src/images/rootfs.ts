@@ -14,7 +14,8 @@ import path from 'node:path';
 /**
  * overlayfs refuses a lower layer that lies inside another lower layer ("overlapping lowerdir
  * path", ELOOP), and every directory of the root filesystem lies inside `/`, the bottom layer. So
- * the layers live on another filesystem: /dev/shm, a tmpfs (they take some hundred megabytes).
+ * the layers live on another filesystem: /dev/shm, a tmpfs (the five service images take about
+ * 650 MB there while the test runs).
  */
 const LAYER_FILESYSTEM = '/dev/shm';
 
