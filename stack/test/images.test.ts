@@ -90,7 +90,7 @@ describe('reading a Dockerfile (dockerfile-ast)', () => {
   const only = <K extends Step['kind']>(text: string, kind: K) => {
     const [step] = steps(text);
     expect(step?.kind).toBe(kind);
-    return step as Extract<Step, { kind: K }>;
+    return step as Step & { kind: K };
   };
 
   it('expands references with the build arguments and environment in scope', () => {
