@@ -2,11 +2,17 @@
 # One image recipe for every service: `docker build --build-arg SERVICE=auth-service .`
 # Build stage compiles the TypeScript; the runtime stage carries production dependencies and the
 # compiled service only, and runs as the unprivileged `node` user.
+# The context holds the workspaces and the root manifests only (.dockerignore), so the build
+# compiles those (`npm run build:services`), not the whole repository (`npm run build`).
+# `npm test` replays this recipe without a Docker engine (stack/test/images.test.ts): keep to the
+# instructions and flags stack/src/images/dockerfile.ts supports, or extend it.
 
 ARG NODE_VERSION=22
 
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
+# Every workspace's manifest: without one, `npm ci` leaves that workspace's dependencies out (npm 11
+# does so without a word).
 COPY package.json package-lock.json ./
 COPY service-kit/package.json service-kit/
 COPY auth-service/package.json auth-service/
@@ -24,7 +30,7 @@ COPY user-service user-service
 COPY message-service message-service
 COPY realtime-service realtime-service
 COPY api-gateway api-gateway
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build:services && npm prune --omit=dev --no-audit --no-fund
 # Everything above is shared by all five images; only what follows depends on the service.
 ARG SERVICE
 RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=<workspace>" >&2 && exit 1)
