@@ -1,29 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
+import { freePortOffset } from '../../stack/src/ports';
 import { startStack, type RunningStack } from '../../stack/src/stack';
 import { saveEnvironment } from './environment';
 
 declare global {
   var e2eStack: RunningStack | undefined;
   var e2eControl: http.Server | undefined;
-}
-
-const portFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-
-/** An offset at which every port of the stack (3000-3004, the replicas' 3010 and 3014, 8080, 8443 shifted) is free. */
-async function freeOffset(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const offset = 20_000 + Math.floor(Math.random() * 360) * 100;
-    const ports = [3000, 3001, 3002, 3003, 3004, 3010, 3014, 8080, 8443].map((port) => port + offset);
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return offset;
-  }
-  throw new Error('no free port range for the e2e stack');
 }
 
 /** As the production stack runs them: every journey crosses replicas as it would there. */
@@ -41,7 +25,8 @@ export default async function globalSetup(): Promise<void> {
   const memberPasscode = 'e2e-member-passcode';
   const stack = await startStack({
     namespace,
-    portOffset: await freeOffset(),
+    // Every port of the stack, the replicas' 3010 and 3014 included.
+    portOffset: await freePortOffset([3000, 3001, 3002, 3003, 3004, 3010, 3014, 8080, 8443], 20_000, 360),
     scale: E2E_SCALE,
     overrides: {
       NODE_ENV: 'test',

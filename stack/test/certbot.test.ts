@@ -4,7 +4,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT } from '../src/stack';
-import { freePort } from './support/free-port';
+import { freePort } from '@board/service-kit/testing';
 
 const ENTRYPOINT = path.join(ROOT, 'certbot', 'entrypoint.sh');
 const DEPLOY_HOOK = path.join(ROOT, 'certbot', 'deploy-hook.sh');

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -8,6 +7,7 @@ import { parse } from 'yaml';
 import { removeNamespace } from '../src/cleanup';
 import { loadCompose } from '../src/compose';
 import { DEFAULT_LOCAL_SERVERS, planStack, type StackPlan } from '../src/plan';
+import { freePortOffset } from '../src/ports';
 import { ROOT } from '../src/stack';
 import { fileInImage, ImageBuilder, type Image } from '../src/images/builder';
 import { Container } from '../src/images/container';
@@ -38,22 +38,6 @@ function composeRuntime(name: string): { readOnly: boolean; tmpfs: string[] } {
   };
   const service = document.services[name]!;
   return { readOnly: service.read_only === true, tmpfs: [service.tmpfs ?? []].flat() };
-}
-
-const portFree = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const probe = net.createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
-  });
-
-/** An offset at which every service port (3000-3004 shifted) is free. */
-async function freeOffset(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    const offset = 10_000 + Math.floor(Math.random() * 90) * 100;
-    if ((await Promise.all([3000, 3001, 3002, 3003, 3004].map((port) => portFree(port + offset)))).every(Boolean)) return offset;
-  }
-  throw new Error('no free port range for the replayed services');
 }
 
 async function createDatabases(plan: StackPlan): Promise<void> {
@@ -214,7 +198,7 @@ replay(`image recipes replayed without a Docker engine${isolation.available ? ''
       let plan: StackPlan;
 
       beforeAll(async () => {
-        plan = planStack(compose, { namespace, portOffset: await freeOffset(), overrides: { NODE_ENV: 'production', ...productionSecrets() } });
+        plan = planStack(compose, { namespace, portOffset: await freePortOffset([3000, 3001, 3002, 3003, 3004], 10_000, 90), overrides: { NODE_ENV: 'production', ...productionSecrets() } });
         await createDatabases(plan);
         for (const service of plan.services) {
           containers.set(service.name, Container.start(scratch, imageOf(service.name), { name: service.name, env: service.env, ...composeRuntime(service.name) }));

@@ -3,7 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { freePort } from './free-port';
+import { freePort } from '@board/service-kit/testing';
 
 /**
  * A PostgreSQL cluster of a test's own, from the machine's PostgreSQL binaries, that checks
