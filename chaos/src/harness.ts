@@ -1,0 +1,274 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import amqplib from 'amqplib';
+import pg from 'pg';
+import { CONSUMER_BINDINGS, deadLetterQueueName } from '@board/service-kit';
+import { TcpProxy } from '../../service-kit/dist/testing/tcp-proxy';
+import { BoardClient } from '../../stack/dist/board-client';
+import { removeNamespace } from '../../stack/dist/cleanup';
+import { loadCompose } from '../../stack/dist/compose';
+import { DEFAULT_LOCAL_SERVERS, planStack, type LocalServers, type StackPlan } from '../../stack/dist/plan';
+import { freePortOffset } from '../../stack/dist/ports';
+import { ROOT, startStack, type RunningStack } from '../../stack/dist/stack';
+
+export type ServerName = keyof LocalServers;
+
+/** Every port a stack with two replicas of each service takes (replica 2 listens 10 above the first). */
+const STACK_PORTS = [3000, 3001, 3002, 3003, 3004, 3010, 3011, 3012, 3013, 3014, 8080, 8443];
+
+export const ADMIN_PASSWORD = 'chaos-admin-password';
+export const MEMBER_PASSCODE = 'chaos-member-passcode';
+
+/**
+ * The whole stack (every service as a Node process, plus nginx) in a namespace of its own, with a
+ * TCP proxy between the services and each shared server, so that a scenario can make PostgreSQL,
+ * Redis or RabbitMQ unreachable for the stack alone. Everything it starts, it stops.
+ */
+export interface ChaosStack {
+  stack: RunningStack;
+  namespace: string;
+  proxies: Record<ServerName, TcpProxy>;
+  /** The public API through nginx at https://127.0.0.1:<port>, trusting only the stack's certificate. */
+  client: BoardClient;
+  adminEmail: string;
+  /** The service databases on the real server (not through the proxy), for checking state. */
+  database(service: 'auth' | 'users' | 'messages'): pg.Pool;
+  /** Processes that died without being told to, each started again as compose's restart policy would. */
+  crashes: Crash[];
+  /** Says that `name` (its current process) is about to be killed on purpose: no crash, no restart by the watch. */
+  expectExit(name: string): void;
+  stop(): Promise<void>;
+}
+
+export interface Crash {
+  name: string;
+  /** When the watch saw it gone. */
+  at: string;
+  /** The end of its log: what it said as it died. */
+  lastLines: string[];
+  /** When it was ready again after the watch restarted it (null: it never was). */
+  restartedAt: string | null;
+}
+
+/** How often the watch looks for processes that died. */
+const CRASH_POLL_MS = 250;
+
+/** Stacks running now, so that an interrupted run still stops what it started. */
+const running = new Set<ChaosStack>();
+
+export async function stopRunningStacks(): Promise<void> {
+  await Promise.all([...running].map((chaos) => chaos.stop()));
+}
+
+export async function startChaosStack(label: string, scale?: Record<string, number>): Promise<ChaosStack> {
+  const namespace = `chaos_${label.replace(/[^a-z0-9]/g, '')}_${randomBytes(3).toString('hex')}`;
+  const adminEmail = `admin-${namespace}@example.com`;
+  const proxies = {
+    postgres: await proxyFor(DEFAULT_LOCAL_SERVERS.postgres),
+    redis: await proxyFor(DEFAULT_LOCAL_SERVERS.redis),
+    amqp: await proxyFor(DEFAULT_LOCAL_SERVERS.amqp),
+  };
+  const stopProxies = () => Promise.all(Object.values(proxies).map((proxy) => proxy.stop()));
+  // What the namespace holds on the shared servers, known before anything is created there.
+  const names = planStack(loadCompose(path.join(ROOT, 'docker-compose.yml'), process.env), { namespace, scale });
+  let stack: RunningStack;
+  try {
+    await Promise.all(Object.values(proxies).map((proxy) => proxy.start()));
+    stack = await startStack({
+      namespace,
+      portOffset: await freePortOffset(STACK_PORTS, 21_000, 300),
+      scale,
+      servers: {
+        postgres: proxies.postgres.urlFor(DEFAULT_LOCAL_SERVERS.postgres),
+        redis: proxies.redis.urlFor(DEFAULT_LOCAL_SERVERS.redis),
+        amqp: proxies.amqp.urlFor(DEFAULT_LOCAL_SERVERS.amqp),
+      },
+      readyTimeoutMs: 90_000,
+      overrides: {
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'info',
+        ADMIN_EMAIL: adminEmail,
+        ADMIN_PASSWORD,
+        MEMBER_PASSCODE,
+        BCRYPT_COST: '4',
+        // Every request of the load comes from one address: lift the per-address budgets.
+        RATE_LIMIT_MAX: '100000000',
+        AUTH_RATE_LIMIT_MAX: '100000',
+      },
+      edge: { NGINX_AUTH_RATE: '1000r/s', NGINX_AUTH_BURST: '1000', NGINX_EVENTS_PER_IP: '1000' },
+    });
+  } catch (error) {
+    await stopProxies();
+    await removeNamespaceQuietly(names, namespace);
+    throw error;
+  }
+  const client = new BoardClient(`https://127.0.0.1:${stack.plan.edge.httpsPort}`, { ca: stack.certificate });
+  const pools = new Map<string, pg.Pool>();
+  const database = (service: string) => {
+    let pool = pools.get(service);
+    if (!pool) {
+      const url = new URL(DEFAULT_LOCAL_SERVERS.postgres);
+      url.pathname = `/${service}_${namespace}`;
+      pools.set(service, (pool = new pg.Pool({ connectionString: url.toString(), max: 2 })));
+    }
+    return pool;
+  };
+  let stopped: Promise<void> | undefined;
+  const crashes: Crash[] = [];
+  const expected = new Set<number>();
+  const watch = watchForCrashes(stack, crashes, expected, () => stopped !== undefined);
+  const chaos: ChaosStack = {
+    stack,
+    namespace,
+    proxies,
+    client,
+    adminEmail,
+    database,
+    crashes,
+    expectExit: (name) => expected.add(stack.pids[name]!),
+    stop: () =>
+      (stopped ??= (async () => {
+        running.delete(chaos);
+        await watch();
+        await Promise.all([...pools.values()].map((pool) => pool.end()));
+        await client.close();
+        await stack.stop();
+        await stopProxies();
+        await removeNamespaceQuietly(names, namespace);
+      })()),
+  };
+  running.add(chaos);
+  return chaos;
+}
+
+/**
+ * Polls the stack's processes; one that died unasked is recorded with the end of its log and
+ * started again (compose runs every service `restart: unless-stopped`), so that the scenario can
+ * still check what the crash cost. Returns a function that stops the watch (and waits for a
+ * restart under way).
+ */
+function watchForCrashes(stack: RunningStack, crashes: Crash[], expected: ReadonlySet<number>, stopping: () => boolean): () => Promise<void> {
+  let restarting: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    for (const [name, pid] of Object.entries(stack.pids)) {
+      if (name === 'nginx' || isAlive(pid) || stopping() || crashes.some((crash) => crash.name === name && crash.restartedAt === null)) continue;
+      if (expected.has(pid)) continue;
+      const crash: Crash = { name, at: new Date().toISOString(), lastLines: logTail(stack.runDir, name, 25), restartedAt: null };
+      crashes.push(crash);
+      restarting = restarting.then(() => restartUntilReady(stack, name, stopping)).then((ok) => {
+        if (ok) crash.restartedAt = new Date().toISOString();
+      });
+    }
+  }, CRASH_POLL_MS);
+  return async () => {
+    clearInterval(timer);
+    await restarting;
+  };
+}
+
+async function restartUntilReady(stack: RunningStack, name: string, stopping: () => boolean): Promise<boolean> {
+  while (!stopping()) {
+    try {
+      await stack.restart(name);
+      return true;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+  return false;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function logTail(runDir: string, name: string, lines: number): string[] {
+  const file = path.join(runDir, 'logs', `${name}.log`);
+  return existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((line) => line.slice(0, 400)) : [];
+}
+
+/** One line per crash for a scenario's failures. */
+export function crashFailures(crashes: readonly Crash[]): string[] {
+  return crashes.map((crash) => {
+    const error = crash.lastLines.find((line) => /^\w*Error\b/.test(line));
+    const emitter = crash.lastLines.find((line) => /^Emitted 'error' event on/.test(line));
+    const cause = [error, emitter].filter(Boolean).join(' / ') || (crash.lastLines.at(-1) ?? '');
+    return `${crash.name} crashed at ${crash.at} (${cause.trim()}); restarted ${crash.restartedAt ? `at ${crash.restartedAt}` : 'never'}`;
+  });
+}
+
+async function proxyFor(url: string): Promise<TcpProxy> {
+  const { hostname, port } = new URL(url);
+  return TcpProxy.create({ host: hostname, port: Number(port) });
+}
+
+async function removeNamespaceQuietly(plan: StackPlan, namespace: string): Promise<void> {
+  try {
+    await removeNamespace(plan, namespace);
+  } catch (error) {
+    console.error(`could not remove namespace ${namespace}:`, error);
+  }
+}
+
+/** Messages in every board consumer's dead-letter queue, read on the real broker. */
+export async function deadLetters(namespace: string): Promise<Record<string, number>> {
+  const connection = await amqplib.connect(DEFAULT_LOCAL_SERVERS.amqp);
+  try {
+    const channel = await connection.createChannel();
+    const counts: Record<string, number> = {};
+    for (const consumer of Object.keys(CONSUMER_BINDINGS)) {
+      const queue = deadLetterQueueName(`${namespace}.${consumer}`);
+      counts[queue] = (await channel.checkQueue(queue)).messageCount;
+    }
+    return counts;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Messages ready in each board consumer's main queue (what is left to consume). */
+export async function queueDepths(namespace: string): Promise<Record<string, number>> {
+  const connection = await amqplib.connect(DEFAULT_LOCAL_SERVERS.amqp);
+  try {
+    const channel = await connection.createChannel();
+    const depths: Record<string, number> = {};
+    for (const consumer of Object.keys(CONSUMER_BINDINGS)) {
+      depths[consumer] = (await channel.checkQueue(`${namespace}.${consumer}`)).messageCount;
+    }
+    return depths;
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * Log lines worth a reader's eye from each process of the run: errors and worse (pino level 50+)
+ * and anything about dead-lettering, counted, with the first few of each process kept.
+ */
+export function notableLogLines(runDir: string, names: readonly string[], keep = 5): Record<string, { count: number; first: string[] }> {
+  const notable: Record<string, { count: number; first: string[] }> = {};
+  for (const name of names) {
+    const file = path.join(runDir, 'logs', `${name}.log`);
+    if (!existsSync(file)) continue;
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      // pino writes level labels; a line that is not JSON is the runtime's own, e.g. a crash.
+      .filter((line) => /"level":"(error|fatal)"/.test(line) || /dead-letter/i.test(line) || (line !== '' && !line.startsWith('{')));
+    if (lines.length > 0) notable[name] = { count: lines.length, first: lines.slice(0, keep).map((line) => line.slice(0, 600)) };
+  }
+  return notable;
+}
+
+/** Log lines of one process that match `pattern`, e.g. to show when a consumer held events. */
+export function logLines(runDir: string, name: string, pattern: RegExp, keep = 5): { count: number; first: string[] } {
+  const file = path.join(runDir, 'logs', `${name}.log`);
+  if (!existsSync(file)) return { count: 0, first: [] };
+  const lines = readFileSync(file, 'utf8').split('\n').filter((line) => pattern.test(line));
+  return { count: lines.length, first: lines.slice(0, keep).map((line) => line.slice(0, 600)) };
+}
