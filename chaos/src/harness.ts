@@ -28,7 +28,8 @@ export const MEMBER_PASSCODE = 'chaos-member-passcode';
 export interface ChaosStack {
   stack: RunningStack;
   namespace: string;
-  proxies: Record<ServerName, TcpProxy>;
+  /** The TCP proxies in front of the servers the scenario makes unreachable (the others are reached directly). */
+  proxies: Partial<Record<ServerName, TcpProxy>>;
   /** The public API through nginx at https://127.0.0.1:<port>, trusting only the stack's certificate. */
   client: BoardClient;
   adminEmail: string;
@@ -61,29 +62,32 @@ export async function stopRunningStacks(): Promise<void> {
   await Promise.all([...running].map((chaos) => chaos.stop()));
 }
 
-export async function startChaosStack(label: string, scale?: Record<string, number>): Promise<ChaosStack> {
+export interface ChaosStackOptions {
+  /** Replicas per compose service. */
+  scale?: Record<string, number>;
+  /** The servers to put a TCP proxy in front of: the ones the scenario will cut. */
+  proxied?: readonly ServerName[];
+}
+
+export async function startChaosStack(label: string, options: ChaosStackOptions = {}): Promise<ChaosStack> {
+  const { scale, proxied = [] } = options;
   const namespace = `chaos_${label.replace(/[^a-z0-9]/g, '')}_${randomBytes(3).toString('hex')}`;
   const adminEmail = `admin-${namespace}@example.com`;
-  const proxies = {
-    postgres: await proxyFor(DEFAULT_LOCAL_SERVERS.postgres),
-    redis: await proxyFor(DEFAULT_LOCAL_SERVERS.redis),
-    amqp: await proxyFor(DEFAULT_LOCAL_SERVERS.amqp),
-  };
+  const proxies: Partial<Record<ServerName, TcpProxy>> = {};
+  for (const server of proxied) proxies[server] = await proxyFor(DEFAULT_LOCAL_SERVERS[server]);
   const stopProxies = () => Promise.all(Object.values(proxies).map((proxy) => proxy.stop()));
+  const serverUrl = (server: ServerName) => proxies[server]?.urlFor(DEFAULT_LOCAL_SERVERS[server]) ?? DEFAULT_LOCAL_SERVERS[server];
   // What the namespace holds on the shared servers, known before anything is created there.
   const names = planStack(loadCompose(path.join(ROOT, 'docker-compose.yml'), process.env), { namespace, scale });
   let stack: RunningStack;
   try {
     await Promise.all(Object.values(proxies).map((proxy) => proxy.start()));
+    await createDatabases(names.databases);
     stack = await startStack({
       namespace,
       portOffset: await freePortOffset(STACK_PORTS, 21_000, 300),
       scale,
-      servers: {
-        postgres: proxies.postgres.urlFor(DEFAULT_LOCAL_SERVERS.postgres),
-        redis: proxies.redis.urlFor(DEFAULT_LOCAL_SERVERS.redis),
-        amqp: proxies.amqp.urlFor(DEFAULT_LOCAL_SERVERS.amqp),
-      },
+      servers: { postgres: serverUrl('postgres'), redis: serverUrl('redis'), amqp: serverUrl('amqp') },
       readyTimeoutMs: 90_000,
       overrides: {
         NODE_ENV: 'test',
@@ -203,6 +207,28 @@ export function crashFailures(crashes: readonly Crash[]): string[] {
   });
 }
 
+const DUPLICATE_DATABASE = '42P04';
+
+/**
+ * The service databases, made before the services start, as postgres/init makes them for
+ * compose. (Replicas starting together would otherwise race to create them: see the report.)
+ */
+async function createDatabases(databases: readonly string[]): Promise<void> {
+  const url = new URL(DEFAULT_LOCAL_SERVERS.postgres);
+  url.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    for (const database of databases) {
+      await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`).catch((error: { code?: string }) => {
+        if (error.code !== DUPLICATE_DATABASE) throw error;
+      });
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
 async function proxyFor(url: string): Promise<TcpProxy> {
   const { hostname, port } = new URL(url);
   return TcpProxy.create({ host: hostname, port: Number(port) });
@@ -248,7 +274,7 @@ export async function queueDepths(namespace: string): Promise<Record<string, num
 }
 
 /**
- * Log lines worth a reader's eye from each process of the run: errors and worse (pino level 50+)
+ * Log lines worth a reader's eye from each process of the run: errors and worse
  * and anything about dead-lettering, counted, with the first few of each process kept.
  */
 export function notableLogLines(runDir: string, names: readonly string[], keep = 5): Record<string, { count: number; first: string[] }> {
@@ -259,7 +285,9 @@ export function notableLogLines(runDir: string, names: readonly string[], keep =
     const lines = readFileSync(file, 'utf8')
       .split('\n')
       // pino writes level labels; a line that is not JSON is the runtime's own, e.g. a crash.
-      .filter((line) => /"level":"(error|fatal)"/.test(line) || /dead-letter/i.test(line) || (line !== '' && !line.startsWith('{')));
+      // The suite's own health probes answer 503 while something is down: not worth a look.
+      .filter((line) => /"level":"(error|fatal)"/.test(line) || /dead-letter/i.test(line) || (line !== '' && !line.startsWith('{')))
+      .filter((line) => !/"url":"\/(api\/)?health/.test(line));
     if (lines.length > 0) notable[name] = { count: lines.length, first: lines.slice(0, keep).map((line) => line.slice(0, 600)) };
   }
   return notable;

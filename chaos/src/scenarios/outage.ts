@@ -30,7 +30,7 @@ export interface OutageSpec {
 export async function runOutage(spec: OutageSpec, options: ChaosOptions): Promise<ScenarioResult> {
   const started = Date.now();
   const outageSeconds = options.outageSeconds[spec.scenario] ?? 10;
-  const chaos = await startChaosStack(spec.scenario);
+  const chaos = await startChaosStack(spec.scenario, { proxied: [spec.server] });
   const { client, stack } = chaos;
   const streams: Awaited<ReturnType<typeof openStreams>> = [];
   const watch = new ReadinessWatch(stack);
@@ -57,9 +57,9 @@ export async function runOutage(spec: OutageSpec, options: ChaosOptions): Promis
     reads?.start();
     await sleep(options.warmupSeconds * 1_000);
     const faultStart = Date.now();
-    await chaos.proxies[spec.server].stop();
+    await chaos.proxies[spec.server]!.stop();
     await sleep(outageSeconds * 1_000);
-    await chaos.proxies[spec.server].start();
+    await chaos.proxies[spec.server]!.start();
     const faultEnd = Date.now();
     await load.done();
     const records = await load.stop();

@@ -34,7 +34,7 @@ type FinalState = { deleted: true } | { deleted: false; body: string };
  */
 export async function replicas(options: ChaosOptions): Promise<ScenarioResult> {
   const started = Date.now();
-  const chaos = await startChaosStack('replicas', Object.fromEntries(SERVICES.map((service) => [service, 2])));
+  const chaos = await startChaosStack('replicas', { scale: Object.fromEntries(SERVICES.map((service) => [service, 2])) });
   const { client, stack } = chaos;
   const streams: ResumingStream[] = [];
   try {
