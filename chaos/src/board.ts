@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { BoardClient } from '../../stack/dist/board-client';
-import { ADMIN_PASSWORD, MEMBER_PASSCODE } from './harness';
+import { ADMIN_PASSWORD } from './harness';
 
 export interface Session {
   id: string;
@@ -74,13 +74,6 @@ export async function adminSession(client: BoardClient, email: string): Promise<
     return response.status === 200 ? response.body.user : undefined;
   }, "the admin's profile");
   return { id: me.id, username: me.username, email, password: ADMIN_PASSWORD, token };
-}
-
-/** Makes a user a member (passcode, then a token carrying the new role). */
-export async function makeMember(client: BoardClient, session: Session): Promise<Session> {
-  const response = await client.call('POST', '/api/users/me/membership', { token: session.token, body: { passcode: MEMBER_PASSCODE } });
-  if (response.status !== 200) throw new Error(`membership: ${response.status} ${JSON.stringify(response.body)}`);
-  return { ...session, token: await login(client, session.email, session.password) };
 }
 
 /** Every message of a channel, newest first, as `reader` sees it (an admin sees every author). */

@@ -18,7 +18,6 @@ export type ServerName = keyof LocalServers;
 const STACK_PORTS = [3000, 3001, 3002, 3003, 3004, 3010, 3011, 3012, 3013, 3014, 8080, 8443];
 
 export const ADMIN_PASSWORD = 'chaos-admin-password';
-export const MEMBER_PASSCODE = 'chaos-member-passcode';
 
 /**
  * The whole stack (every service as a Node process, plus nginx) in a namespace of its own, with a
@@ -94,7 +93,6 @@ export async function startChaosStack(label: string, options: ChaosStackOptions 
         LOG_LEVEL: 'info',
         ADMIN_EMAIL: adminEmail,
         ADMIN_PASSWORD,
-        MEMBER_PASSCODE,
         BCRYPT_COST: '4',
         // Every request of the load comes from one address: lift the per-address budgets.
         RATE_LIMIT_MAX: '100000000',

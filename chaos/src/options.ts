@@ -29,8 +29,9 @@ export interface ChaosOptions {
   renames: number;
   /** consumer-kill: registrations in the burst that user-service consumes. */
   registrations: number;
-  /** replicas: messages, each a create/edit/delete sequence of its own. */
+  /** replicas: messages, each a create/edit/delete sequence of its own, and how many run at once. */
   sequences: number;
+  concurrency: number;
   /** Where the JSON report goes (a directory; the file is named after the start time). */
   outDir: string;
 }
@@ -47,6 +48,7 @@ const USAGE = `npm run chaos -- [options]
   --request-timeout-seconds <s>  a write unanswered this long has failed (default 15)
   --authors <n> --messages-per-author <n> --renames <n> --registrations <n>   consumer-kill sizes (16, 10, 20, 60)
   --sequences <n>            replicas: create/edit/delete sequences (default 300)
+  --concurrency <n>          replicas: sequences in flight at once (default 40)
   --out <dir>                where the JSON report goes (default .run/chaos)`;
 
 export function parseOptions(argv: readonly string[]): ChaosOptions {
@@ -67,6 +69,7 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
       renames: { type: 'string', default: '20' },
       registrations: { type: 'string', default: '60' },
       sequences: { type: 'string', default: '300' },
+      concurrency: { type: 'string', default: '40' },
       out: { type: 'string', default: '.run/chaos' },
       help: { type: 'boolean', default: false },
     },
@@ -96,6 +99,7 @@ export function parseOptions(argv: readonly string[]): ChaosOptions {
     renames: number('--renames', values.renames, 1, 200),
     registrations: number('--registrations', values.registrations, 1, 1_000),
     sequences: number('--sequences', values.sequences, 1, 5_000),
+    concurrency: number('--concurrency', values.concurrency, 1, 500),
     outDir: values.out,
   };
 }

@@ -9,8 +9,6 @@ import { ResumingStream } from '../sse';
 import { CHANNEL } from './outage';
 
 const SERVICES = ['api-gateway', 'auth-service', 'user-service', 'message-service', 'realtime-service'];
-/** Sequences in flight at once; each runs its own steps one after the other. */
-const CONCURRENT_SEQUENCES = 40;
 
 /** The life of one message: created, edited `edits` times, then deleted or not. */
 interface Sequence {
@@ -56,7 +54,7 @@ export async function replicas(options: ChaosOptions): Promise<ScenarioResult> {
     load.start();
     const sequences = planSequences(options.sequences, writers);
     const sequencesStarted = Date.now();
-    await runAll(sequences, CONCURRENT_SEQUENCES, (sequence) => runSequence(client, sequence, options.requestTimeoutSeconds * 1_000));
+    await runAll(sequences, options.concurrency, (sequence) => runSequence(client, sequence, options.requestTimeoutSeconds * 1_000));
     const sequencesEnded = Date.now();
     const records = await load.stop();
 
@@ -108,7 +106,7 @@ export async function replicas(options: ChaosOptions): Promise<ScenarioResult> {
     const names = stack.plan.services.map((service) => service.name);
     return {
       scenario: 'replicas',
-      fault: `two replicas of every service; ${options.sequences} create/edit/delete sequences (${CONCURRENT_SEQUENCES} at a time) under ${options.rate} writes/s`,
+      fault: `two replicas of every service; ${options.sequences} create/edit/delete sequences (${options.concurrency} at a time) under ${options.rate} writes/s`,
       pass: failures.length === 0,
       failures,
       durationSeconds: seconds(Date.now() - started)!,
