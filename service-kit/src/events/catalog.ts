@@ -79,11 +79,16 @@ export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
 }
 
-export type ParsedMessage = { kind: 'event'; event: AnyEvent } | { kind: 'unknown-type'; type: string; id: string };
+export type ParsedMessage =
+  | { kind: 'event'; event: AnyEvent }
+  | { kind: 'unknown-type'; type: string; id: string }
+  | { kind: 'newer-version'; type: string; id: string; version: number };
 
 /**
  * Decodes a message body into a typed event. Malformed bodies and known types with bad data are
- * poison (they can never succeed); an unknown type is reported apart, as a newer producer may send one.
+ * poison (they can never succeed); an unknown type is reported apart, as a newer producer may
+ * send one, and so is an envelope of a newer version, whose data this code cannot be trusted to
+ * read (during a rolling deploy, a new producer runs beside old consumers).
  */
 export function parseEventMessage(body: Buffer): ParsedMessage {
   let json: unknown;
@@ -94,7 +99,8 @@ export function parseEventMessage(body: Buffer): ParsedMessage {
   }
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) throw new PoisonMessageError(`not an event envelope: ${envelope.error.message}`);
-  const { type } = envelope.data;
+  const { type, version } = envelope.data;
+  if (version > EVENT_VERSION) return { kind: 'newer-version', type, id: envelope.data.id, version };
   if (!isEventType(type)) return { kind: 'unknown-type', type, id: envelope.data.id };
   const data = EVENT_SCHEMAS[type].safeParse(envelope.data.data);
   if (!data.success) throw new PoisonMessageError(`bad ${type} data: ${data.error.message}`);
