@@ -72,7 +72,8 @@ export class Accounts {
       });
       if ('taken' in result) return result;
       const { userId: id, email, displayName } = result.inserted;
-      await tx.recordEvent('user.registered', { id, email, username, displayName, role });
+      // A new account is version 1 of the user; user-service counts on from there.
+      await tx.recordEvent('user.registered', { id, email, username, displayName, role }, 1);
       return { created: result.inserted };
     });
     if ('created' in outcome) this.deps.metrics.registrations.inc();

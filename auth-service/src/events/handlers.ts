@@ -58,8 +58,10 @@ async function roleChanged({ db, revocations }: EventHandlerDeps, event: EventEn
   if (Number.isNaN(changedAt.getTime())) throw new PoisonMessageError(`occurredAt is not a time: ${event.occurredAt}`);
   return db.transaction(async (tx) => {
     if (!(await tx.claimEvent(CONSUMER, event.id))) return 'duplicate';
-    await updateRole(tx, event.data.id, event.data.role, changedAt);
-    await revocations.recordRole({ userId: event.data.id, role: event.data.role, changedAt: changedAt.getTime() });
+    await updateRole(tx, event.data.id, event.data.role, { changedAt, version: event.aggregateVersion });
+    if (event.aggregateVersion !== undefined) {
+      await revocations.recordRole({ userId: event.data.id, role: event.data.role, version: event.aggregateVersion });
+    }
     return 'handled';
   });
 }

@@ -42,6 +42,13 @@ export interface EventEnvelope<T extends EventType = EventType> {
   occurredAt: string;
   producer: string;
   correlationId: string;
+  /**
+   * How many changes the aggregate the event is about (a user, a message) has had, this one
+   * included: 1 when it was created. Consumers that apply state keep the highest they saw, so an
+   * event that arrives late (a retry, a redelivery) cannot undo a later one; producers' clocks are
+   * never compared. Absent on events that are about no single stored aggregate.
+   */
+  aggregateVersion?: number;
   data: EventData<T>;
 }
 
@@ -52,7 +59,7 @@ export function isEventType(type: string): type is EventType {
   return Object.hasOwn(EVENT_SCHEMAS, type);
 }
 
-export function createEvent<T extends EventType>(producer: string, type: T, data: EventData<T>): EventEnvelope<T> {
+export function createEvent<T extends EventType>(producer: string, type: T, data: EventData<T>, aggregateVersion?: number): EventEnvelope<T> {
   const id = randomUUID();
   return {
     id,
@@ -61,6 +68,7 @@ export function createEvent<T extends EventType>(producer: string, type: T, data
     occurredAt: new Date().toISOString(),
     producer,
     correlationId: currentContext()?.requestId ?? id,
+    ...(aggregateVersion === undefined ? {} : { aggregateVersion }),
     data,
   };
 }
@@ -72,6 +80,7 @@ const envelopeSchema = z.object({
   occurredAt: z.iso.datetime({ offset: true }),
   producer: z.string(),
   correlationId: z.string(),
+  aggregateVersion: z.number().int().positive().optional(),
   data: z.unknown(),
 });
 
