@@ -89,7 +89,9 @@ export class Accounts {
     const passwordHash = await hasher.hash(newPassword);
     const revoked = await db.transaction(async (tx) => {
       await updatePasswordHash(tx, identity.userId, passwordHash);
-      return revokeUserSessions(tx, identity.userId, identity.sessionId);
+      const sessionIds = await revokeUserSessions(tx, identity.userId, identity.sessionId);
+      await revocations.record(tx, identity.userId, sessionIds, 'password_change');
+      return sessionIds;
     });
     await revocations.announce(revoked, 'password_change');
   }

@@ -24,6 +24,8 @@ export function eventHandler(deps: EventHandlerDeps): (event: AnyEvent) => Promi
         return userDeleted(deps, event);
       case 'user.role_changed':
         return roleChanged(deps, event);
+      case 'session.revoked':
+        return sessionsRevoked(deps, event);
       default:
         return 'ignored';
     }
@@ -46,6 +48,18 @@ async function userDeleted({ db, revocations, metrics }: EventHandlerDeps, event
   if (!revoked) return 'duplicate';
   metrics.sessionsRevoked.inc({ reason: 'user_deleted' }, revoked.length);
   return 'handled';
+}
+
+/**
+ * The durable path of a revocation this service made: Redis gets it here even when it was away
+ * at the moment of the logout (a Redis outage holds the event until it is back).
+ */
+async function sessionsRevoked({ db, revocations }: EventHandlerDeps, event: EventEnvelope<'session.revoked'>): Promise<HandlerOutcome> {
+  return db.transaction(async (tx) => {
+    if (!(await tx.claimEvent(CONSUMER, event.id))) return 'duplicate';
+    await revocations.revokeSessions(event.data.sessionIds);
+    return 'handled';
+  });
 }
 
 /**

@@ -25,6 +25,12 @@ export const EVENT_SCHEMAS = {
   'user.updated': z.object({ id: z.uuid(), username: z.string(), displayName: z.string() }),
   'user.role_changed': z.object({ id: z.uuid(), role, previousRole: role }),
   'user.deleted': z.object({ id: z.uuid() }),
+  /**
+   * auth-service ended sessions (logout, a revoked device, a password change, a replayed refresh
+   * token). It consumes this itself to write the revocation to Redis: recorded in the transaction
+   * that ends the sessions, so a Redis outage delays the revocation at the gateways, never drops it.
+   */
+  'session.revoked': z.object({ userId: z.uuid(), sessionIds: z.array(z.uuid()).min(1), reason: z.string() }),
   'message.created': messageData,
   'message.updated': messageData,
   'message.deleted': z.object({ id: z.uuid(), channel: z.string() }),
