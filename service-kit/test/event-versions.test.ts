@@ -1,20 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
-import { AmqpConnection } from '../src/events/connection';
-import { EventConsumer } from '../src/events/consumer';
 import { EVENT_VERSION, createEvent, type AnyEvent } from '../src/events/catalog';
 import { deadLetterQueueName, parkedQueueName, queueName, type Topology } from '../src/events/topology';
-import { TEST_AMQP_URL, deleteTopology, peekQueue, publishRaw, silentLogger, testTopology, waitFor } from '../src/testing';
+import { TEST_AMQP_URL, deleteTopology, observeEvents, peekQueue, publishRaw, testTopology, waitFor } from '../src/testing';
 
-const logger = silentLogger();
 const CONSUMER = 'versions';
 let topology: Topology;
-const handled: AnyEvent[] = [];
+let handled: readonly AnyEvent[] = [];
 const started: { close: () => Promise<void> }[] = [];
 
 beforeEach(() => {
   topology = testTopology();
-  handled.length = 0;
+  handled = [];
 });
 
 afterEach(async () => {
@@ -22,24 +19,11 @@ afterEach(async () => {
   await deleteTopology(topology, [queueName(topology, CONSUMER)]);
 });
 
+/** A consumer of the test's queue that records what it handles. */
 async function startConsumer(): Promise<void> {
-  const connection = new AmqpConnection({ url: TEST_AMQP_URL, logger, name: CONSUMER });
-  started.push({ close: () => connection.close() });
-  const consumer = new EventConsumer({
-    connection,
-    topology,
-    queue: queueName(topology, CONSUMER),
-    routingKeys: ['user.*'],
-    logger,
-    handle: async (event) => {
-      handled.push(event);
-      return 'handled';
-    },
-  });
-  await consumer.start();
-  started.push({ close: () => consumer.stop() });
-  connection.start();
-  await connection.waitForConnection(5_000);
+  const observer = await observeEvents({ topology, queue: queueName(topology, CONSUMER), routingKeys: ['user.*'] });
+  started.push({ close: () => observer.stop() });
+  handled = observer.events;
 }
 
 const queue = () => queueName(topology, CONSUMER);
