@@ -43,8 +43,11 @@ RUN mkdir -p /out/service-kit "/out/$SERVICE" \
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ARG SERVICE
+# HOST: every interface of the container; its port stays on the compose network (the services
+# default to loopback outside a container, since they trust the gateway's identity headers).
 ENV NODE_ENV=production \
-    SERVICE=${SERVICE}
+    SERVICE=${SERVICE} \
+    HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /out ./
 USER node

@@ -81,6 +81,15 @@ describe('identity', () => {
     expect(metricValue(metrics, 'gateway_auth_rejections_total', 'code="INVALID_TOKEN"')).toBe(Object.keys(forgeries).length - 1);
   });
 
+  it('refuses a token in another algorithm on its header alone, without fetching keys for the kid it names', async () => {
+    const fetched = jwksFetches();
+    for (const [kind, token] of Object.entries(issuer.wrongAlgorithmUnknownKid())) {
+      const res = await request(gateway.url).get('/api/messages').set('Authorization', `Bearer ${token}`);
+      expect({ kind, status: res.status, code: res.body.error?.code }).toEqual({ kind, status: 401, code: 'INVALID_TOKEN' });
+    }
+    expect(jwksFetches()).toBe(fetched);
+  });
+
   it('requires a Bearer token on protected routes', async () => {
     const missing = await request(gateway.url).post('/api/messages').send({ body: 'hi' });
     expectErrorResponse(missing, 401, 'UNAUTHORIZED');

@@ -45,7 +45,7 @@ describe('a token issued before its user was demoted', () => {
     const token = issuer.sign(issuer.claims({ sub: userId, role: 'admin' }));
     expect(await forwardedRole(token)).toBe('admin');
 
-    await list.recordRole({ userId, role: 'user', changedAt: Date.now() });
+    await list.recordRole({ userId, role: 'user', version: 2 });
     await waitFor(async () => (await forwardedRole(token)) === 'user', { what: 'the demotion to reach the gateway', timeoutMs: 2_000 });
     // Other users' tokens are not touched.
     expect(await forwardedRole(issuer.sign(issuer.claims({ role: 'admin' })))).toBe('admin');
@@ -53,7 +53,7 @@ describe('a token issued before its user was demoted', () => {
 
   it('When a user is promoted, Then an old token keeps its lower role until it is refreshed', async () => {
     const userId = randomUUID();
-    await list.recordRole({ userId, role: 'admin', changedAt: Date.now() });
+    await list.recordRole({ userId, role: 'admin', version: 2 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await forwardedRole(issuer.sign(issuer.claims({ sub: userId, role: 'member' })))).toBe('member');
     expect(await forwardedRole(issuer.sign(issuer.claims({ sub: userId, role: 'admin' })))).toBe('admin');
@@ -61,7 +61,7 @@ describe('a token issued before its user was demoted', () => {
 
   it('When the gateway starts after the demotion, Then it learns the role from Redis', async () => {
     const userId = randomUUID();
-    await list.recordRole({ userId, role: 'member', changedAt: Date.now() });
+    await list.recordRole({ userId, role: 'member', version: 2 });
     const fresh = await startGateway({ REDIS_KEY_PREFIX: prefix, ...upstreamEnv(upstreams) });
     try {
       const res = await request(fresh.url).get('/api/users').set('Authorization', `Bearer ${issuer.sign(issuer.claims({ sub: userId, role: 'admin' }))}`);

@@ -106,7 +106,7 @@ export function start(config: AuthConfig, options: StartOptions = {}): Promise<A
     const app = createApp({
       logger,
       metrics,
-      readiness: { postgres: checks.postgres(pool), redis: checks.redis(redis), rabbitmq: checks.rabbitmq(connection) },
+      readiness: { postgres: checks.postgres(pool), redis: checks.redis(redis), rabbitmq: checks.rabbitmq(connection, messaging) },
       isDraining: () => lifecycle.isShuttingDown,
       trustProxyHops: config.TRUST_PROXY_HOPS,
       accounts,

@@ -125,4 +125,19 @@ describe('consuming', () => {
     expect(await roleOf(client.userId)).toBe('admin');
     expect((await login(service.url, client.account)).identity.role).toBe('admin');
   });
+
+  it('orders role changes by the user version, not by the producers\' clocks', async () => {
+    const client = await registerAndLogin(service.url);
+    const publish = async (role: 'user' | 'member' | 'admin', version: number, occurredAt: Date) => {
+      const event = { ...createEvent('user-service', 'user.role_changed', { id: client.userId, role, previousRole: 'user' as const }, version), occurredAt: occurredAt.toISOString() };
+      await publishRaw(world.topology, event.type, event);
+      return event;
+    };
+    const handledBefore = await consumed('user.role_changed', 'handled');
+    // Version 3 from a replica whose clock is behind, then the older version 2 from one ahead.
+    await publish('admin', 3, new Date(Date.now() - 60_000));
+    await publish('member', 2, new Date(Date.now() + 60_000));
+    await waitFor(async () => (await consumed('user.role_changed', 'handled')) === handledBefore + 2, { what: 'both changes' });
+    expect(await roleOf(client.userId)).toBe('admin');
+  });
 });

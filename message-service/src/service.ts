@@ -52,7 +52,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       board,
       isDraining: () => lifecycle.isShuttingDown,
       trustProxyHops: config.TRUST_PROXY_HOPS,
-      readiness: { postgres: checks.postgres(pool), rabbitmq: checks.rabbitmq(messaging.connection) },
+      readiness: { postgres: checks.postgres(pool), rabbitmq: checks.rabbitmq(messaging.connection, messaging) },
     });
     return { app, exposed: { db: messaging.db, amqp: messaging.connection } };
   });

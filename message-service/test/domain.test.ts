@@ -13,6 +13,7 @@ const message = (overrides: Partial<StoredMessage> = {}): StoredMessage => ({
   createdAt: new Date('2024-05-06T07:08:09.123Z'),
   editedAt: null,
   authorName: { username: 'ada', displayName: 'Ada' },
+  version: 1,
   ...overrides,
 });
 

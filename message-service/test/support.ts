@@ -56,7 +56,7 @@ export async function startTestService(label: string): Promise<TestContext> {
   const seedUser = async (role: Role): Promise<TestUser> => {
     const suffix = uniqueSuffix();
     const user = { id: randomUUID(), role, username: `user_${suffix}`, displayName: `User ${suffix}` };
-    await insertAuthor(service.db, { ...user, asOf: new Date().toISOString() });
+    await insertAuthor(service.db, { ...user, asOf: new Date().toISOString(), version: 1 });
     return user;
   };
 

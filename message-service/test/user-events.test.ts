@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createEvent, type EventEnvelope } from '@board/service-kit';
 import { publishRaw, waitFor, waitForDeadLetters } from '@board/service-kit/testing';
+import { holdUserForPosting } from '../src/data/deleted-users';
+import { insertMessage } from '../src/data/messages';
 import { startTestService, type TestContext, type TestUser } from './support';
 
 let ctx: TestContext;
@@ -68,6 +70,60 @@ describe('authors from user.registered and user.updated', () => {
     await deliver(older);
     await deliver(registration);
     expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'bob', displayName: 'New Bob' });
+  });
+});
+
+describe('author versions, not producers\' clocks', () => {
+  it('When an update of a later user version carries an earlier time (another replica\'s clock), Then it still wins', async () => {
+    const id = randomUUID();
+    const channel = 'names';
+    const messageId = await post({ id, role: 'member' }, channel, 'hello');
+    const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+    const registration = { ...createEvent('auth-service', 'user.registered', { id, email: 'c@example.com', username: 'cy', displayName: 'Cy', role: 'user' as const }, 1), occurredAt: at(5_000) };
+    const second = { ...createEvent('user-service', 'user.updated', { id, username: 'cy', displayName: 'Cy the second' }, 2), occurredAt: at(10_000) };
+    const third = { ...createEvent('user-service', 'user.updated', { id, username: 'cy', displayName: 'Cy the third' }, 3), occurredAt: at(-10_000) };
+    await deliver(registration);
+    await deliver(second);
+    await deliver(third);
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'cy', displayName: 'Cy the third' });
+    // And a late, lower version changes nothing, whatever its time.
+    await deliver({ ...createEvent('user-service', 'user.updated', { id, username: 'cy', displayName: 'Cy the second, again' }, 2), occurredAt: at(60_000) });
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'cy', displayName: 'Cy the third' });
+  });
+});
+
+describe('after a user is deleted', () => {
+  it('When a late user.registered or user.updated arrives, Then the author does not come back', async () => {
+    const id = randomUUID();
+    await deliver(createEvent('user-service', 'user.deleted', { id }, 4));
+    await deliver(createEvent('auth-service', 'user.registered', { id, email: 'd@example.com', username: 'dee', displayName: 'Dee', role: 'user' }, 1));
+    await deliver(createEvent('user-service', 'user.updated', { id, username: 'dee', displayName: 'Dee again' }, 3));
+    expect((await ctx.service.db.query('SELECT 1 FROM authors WHERE id = $1', [id])).rowCount).toBe(0);
+  });
+
+  it('When a post is in flight as the deletion arrives, Then the deletion waits for it and removes its message too', async () => {
+    const author = { id: randomUUID(), role: 'member' as const };
+    // A post that passed every check and has not committed yet, as board.post runs it.
+    const inFlight = await ctx.service.db.pool.connect();
+    try {
+      await inFlight.query('BEGIN');
+      await holdUserForPosting(inFlight, author.id);
+      await insertMessage(inFlight, { id: randomUUID(), channel: 'general', authorId: author.id, body: 'in flight' });
+      const deletion = createEvent('user-service', 'user.deleted', { id: author.id }, 2);
+      await publishRaw(ctx.topology, deletion.type, deletion);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await handled(deletion.id)).toBe(false);
+      await inFlight.query('COMMIT');
+      await waitFor(() => handled(deletion.id), { what: 'the deletion, once the post committed' });
+    } finally {
+      inFlight.release();
+    }
+    expect(await messagesBy(author.id)).toEqual([]);
+
+    const late = await request(ctx.service.url).post('/api/messages').set(ctx.as(author)).send({ channel: 'general', body: 'after' });
+    expect(late.status).toBe(401);
+    expect(late.body.error.code).toBe('SESSION_REVOKED');
+    expect(await messagesBy(author.id)).toEqual([]);
   });
 });
 

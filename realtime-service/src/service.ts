@@ -64,6 +64,16 @@ export function start(config: Config, options: StartOptions = {}): Promise<Realt
     });
     liveFeed.start();
 
+    const topology = topologyFrom(config);
+    const consumer = new EventConsumer({
+      connection,
+      topology,
+      queue: queueName(topology, SERVICE),
+      routingKeys: ROUTING_KEYS,
+      handle: recordInStream(eventLog),
+      logger,
+      registry: metrics.registry,
+    });
     const app = createApp({
       tickets: new TicketStore(redis, prefix, options.ticketTtlMs ?? TICKET_TTL_MS),
       revocations,
@@ -79,18 +89,8 @@ export function start(config: Config, options: StartOptions = {}): Promise<Realt
         'redis-subscriber': async () => {
           if (!liveFeed.isSubscribed) throw new Error('not subscribed to live events');
         },
-        rabbitmq: checks.rabbitmq(connection),
+        rabbitmq: checks.rabbitmq(connection, { consumer }),
       },
-    });
-    const topology = topologyFrom(config);
-    const consumer = new EventConsumer({
-      connection,
-      topology,
-      queue: queueName(topology, SERVICE),
-      routingKeys: ROUTING_KEYS,
-      handle: recordInStream(eventLog),
-      logger,
-      registry: metrics.registry,
     });
     const whenListening = async () => {
       lifecycle.onStop('sse-streams', () => hub.shutdown());

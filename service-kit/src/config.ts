@@ -18,6 +18,12 @@ export const commonSettings = {
   /** How many proxies (nginx, the gateway) stand between the client and this process. */
   TRUST_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(1),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * The address to listen on. The services trust the gateway's identity headers, so none may be
+   * reachable from another machine: loopback by default, `0.0.0.0` only inside a container,
+   * whose port stays on the compose network.
+   */
+  HOST: z.string().min(1).default('127.0.0.1'),
 };
 
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);

@@ -20,9 +20,12 @@ export class Transaction implements Queryable {
     return this.client.query<Row>(query, values);
   }
 
-  /** Writes the event to the outbox in this transaction (the transactional outbox). */
-  async recordEvent<T extends EventType>(type: T, data: EventData<T>): Promise<EventEnvelope<T>> {
-    const event = createEvent(this.producer, type, data);
+  /**
+   * Writes the event to the outbox in this transaction (the transactional outbox), with the
+   * version the change leaves its aggregate at, when there is one (see EventEnvelope).
+   */
+  async recordEvent<T extends EventType>(type: T, data: EventData<T>, aggregateVersion?: number): Promise<EventEnvelope<T>> {
+    const event = createEvent(this.producer, type, data, aggregateVersion);
     await this.client.query('INSERT INTO outbox (id, type, envelope) VALUES ($1, $2, $3)', [event.id, event.type, event]);
     this.recorded += 1;
     return event;

@@ -28,8 +28,13 @@ export const checks = {
    * The connection to RabbitMQ is up. It reconnects by itself, so this only reports and never
    * dials: while the broker is away the service is unready (events wait in the outbox).
    */
-  rabbitmq: (connection: Pick<AmqpConnection, 'isConnected'>): ReadinessCheck => async () => {
+  rabbitmq: (
+    connection: Pick<AmqpConnection, 'isConnected'>,
+    parts: { publisher?: { isReady: boolean }; consumer?: { isConsuming: boolean } } = {},
+  ): ReadinessCheck => async () => {
     if (!connection.isConnected) throw new Error('not connected to RabbitMQ');
+    if (parts.publisher && !parts.publisher.isReady) throw new Error('the publisher channel is not open');
+    if (parts.consumer && !parts.consumer.isConsuming) throw new Error('not consuming events');
   },
 } as const;
 

@@ -26,6 +26,8 @@ export interface MessagingOptions {
 export interface Messaging {
   connection: AmqpConnection;
   publisher: EventPublisher;
+  /** The service's consumer, when it consumes (startMessaging). */
+  consumer?: EventConsumer;
   relay: OutboxRelay;
   /** Transactions on this database record events that the relay then publishes. */
   db: Database;
@@ -109,5 +111,5 @@ export async function startMessaging({ logger, metrics, lifecycle }: ServicePart
   lifecycle.onStop('consumer', () => consumer.stop());
   messaging.relay.start();
   messaging.connection.start();
-  return messaging;
+  return { ...messaging, consumer };
 }

@@ -18,11 +18,11 @@ export interface RevocationCheck {
   standing(sessionId: string, userId: string): Promise<TokenStanding>;
 }
 
-/** A user's role as of `changedAt` (milliseconds since the epoch, the producer's clock). */
+/** A user's role as of the change that left the user at `version` (the event's aggregateVersion). */
 export interface RoleChange {
   userId: string;
   role: Role;
-  changedAt: number;
+  version: number;
 }
 
 /** Every revocation Redis still holds, as RevocationList.recorded() lists them. */
@@ -34,13 +34,14 @@ export interface RecordedRevocations {
 
 /**
  * Sets the role record unless a later change is recorded, and announces it, atomically: two
- * writers (user-service at once, auth-service when it applies the event) may arrive in any order.
+ * writers (user-service at once, auth-service when it applies the event) may arrive in any order,
+ * and changes are ordered by the user's version, never by a clock.
  */
 const RECORD_ROLE_SCRIPT = `
 local current = redis.call('GET', KEYS[1])
 if current then
   local ok, decoded = pcall(cjson.decode, current)
-  if ok and tonumber(decoded.changedAt) and tonumber(decoded.changedAt) > tonumber(ARGV[2]) then return 0 end
+  if ok and tonumber(decoded.version) and tonumber(decoded.version) > tonumber(ARGV[2]) then return 0 end
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 redis.call('PUBLISH', KEYS[2], ARGV[4])
@@ -88,9 +89,9 @@ export class RevocationList implements RevocationCheck {
    * tokens issued with the old role can still be seen.
    */
   async recordRole(change: RoleChange): Promise<void> {
-    const value = JSON.stringify({ role: change.role, changedAt: change.changedAt });
+    const value = JSON.stringify({ role: change.role, version: change.version });
     const notice = JSON.stringify({ role: change });
-    await this.redis.eval(RECORD_ROLE_SCRIPT, 2, this.roleKey(change.userId), this.channel, value, String(change.changedAt), String(this.ttlSeconds), notice);
+    await this.redis.eval(RECORD_ROLE_SCRIPT, 2, this.roleKey(change.userId), this.channel, value, String(change.version), String(this.ttlSeconds), notice);
   }
 
 
@@ -269,7 +270,7 @@ export class RevocationMirror implements RevocationCheck {
     if (role) {
       // Notices and a sync can cross: an older change never replaces a newer one.
       const known = this.roles.get(role.userId);
-      if (!known || known.changedAt <= role.changedAt) this.roles.set(role.userId, { ...role, forgetAt });
+      if (!known || known.version <= role.version) this.roles.set(role.userId, { ...role, forgetAt });
     }
   }
 
@@ -309,9 +310,9 @@ export function parseRevocationNotice(message: string): RevocationNotice {
 
 function parseRoleChange(value: unknown): RoleChange | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
-  const { userId, role, changedAt } = value as Record<string, unknown>;
-  if (typeof userId !== 'string' || !isRole(role) || typeof changedAt !== 'number' || !Number.isFinite(changedAt)) return undefined;
-  return { userId, role, changedAt };
+  const { userId, role, version } = value as Record<string, unknown>;
+  if (typeof userId !== 'string' || !isRole(role) || typeof version !== 'number' || !Number.isInteger(version)) return undefined;
+  return { userId, role, version };
 }
 
 function parseRoleRecord(userId: string, value: string | null): RoleChange | undefined {

@@ -7,6 +7,7 @@ import { createMetrics, type ServiceMetrics } from './metrics';
 /** The settings every service's start reads from its configuration. */
 export interface ServiceStartConfig {
   PORT: number;
+  HOST: string;
   LOG_LEVEL: LoggerOptions['level'];
   SHUTDOWN_TIMEOUT_MS: number;
 }
@@ -68,7 +69,7 @@ export async function startService<Exposed extends object>(
   const lifecycle = new Lifecycle(logger, config.SHUTDOWN_TIMEOUT_MS);
   try {
     const { app, exposed, whenListening } = await wire({ logger, metrics, lifecycle });
-    const server = await listen(app, config.PORT);
+    const server = await listen(app, config.PORT, config.HOST);
     lifecycle.onStop('http', () => closeServer(server));
     await whenListening?.();
     const { port } = server.address() as AddressInfo;

@@ -15,6 +15,7 @@ describe('parseConfig', () => {
     expect(config).toMatchObject({
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
       PORT: 3001,
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/auth',
       JWT_SECRET: 'development-only-secret',

@@ -130,3 +130,53 @@ describe('RevocationMirror', () => {
     }
   });
 });
+
+describe('RevocationMirror whose notices are cut while its first scan runs', () => {
+  /** The list the mirror reads, telling the test when a scan begins and ends. */
+  class WatchedList extends RevocationList {
+    scansStarted = 0;
+    scansFinished = 0;
+
+    override async recorded() {
+      this.scansStarted += 1;
+      try {
+        return await super.recorded();
+      } finally {
+        this.scansFinished += 1;
+      }
+    }
+  }
+
+  it('stays out of step, and still refuses what was revoked while the notices were down', async () => {
+    const [scanProxy, cutProxy] = await Promise.all([proxyTo(TEST_REDIS_URL), proxyTo(TEST_REDIS_URL)]);
+    const lookups = createRedis(scanProxy.urlFor(TEST_REDIS_URL), logger, 'cut-mirror-lookups');
+    const subscriber = createRedis(cutProxy.urlFor(TEST_REDIS_URL), logger, 'cut-mirror-notices');
+    const list = new WatchedList(lookups, prefix);
+    const cutMirror = new RevocationMirror({ list, subscriber, logger, retryDelayMs: 100 });
+    try {
+      await Promise.all([redisReady(lookups, 5_000), redisReady(subscriber, 5_000)]);
+      scanProxy.freeze(); // the scan's first SCAN gets no answer until thawed
+      cutMirror.start();
+      await waitFor(() => list.scansStarted === 1, { what: 'the first scan to begin' });
+
+      await cutProxy.stop();
+      await waitFor(() => subscriber.status !== 'ready', { what: 'the subscriber to notice the cut' });
+      scanProxy.thaw();
+      await waitFor(() => list.scansFinished === 1, { what: 'the first scan to end' });
+      // No notice can reach the mirror now: only Redis knows of this one.
+      await new RevocationList(writer, prefix).revokeSessions(['session-while-cut']);
+
+      expect(cutMirror.isSynced).toBe(false);
+      await expect(cutMirror.isRevoked('session-while-cut', 'someone')).resolves.toBe(true);
+
+      await cutProxy.start();
+      await waitFor(() => cutMirror.isSynced, { what: 'a sync once the notices are back' });
+      await expect(cutMirror.isRevoked('session-while-cut', 'someone')).resolves.toBe(true);
+    } finally {
+      cutMirror.stop();
+      lookups.disconnect();
+      subscriber.disconnect();
+      await Promise.all([scanProxy.stop(), cutProxy.stop()]);
+    }
+  });
+});

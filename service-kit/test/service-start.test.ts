@@ -2,7 +2,7 @@ import http from 'node:http';
 import { startService, type ServiceStartConfig } from '../src/service';
 import { freePort, silentLogger } from '../src/testing';
 
-const config: ServiceStartConfig = { PORT: 0, LOG_LEVEL: 'silent', SHUTDOWN_TIMEOUT_MS: 1_000 };
+const config: ServiceStartConfig = { PORT: 0, HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_TIMEOUT_MS: 1_000 };
 const answerOk: http.RequestListener = (_req, res) => res.end('ok');
 
 describe('startService', () => {
@@ -19,6 +19,8 @@ describe('startService', () => {
     });
     expect(service.pool).toBe('the pool');
     expect(await (await fetch(service.url)).text()).toBe('ok');
+    // HOST decides the interface: loopback only, not every address of the machine.
+    expect(service.server.address()).toMatchObject({ address: '127.0.0.1' });
     await service.stop();
     // Streams end before HTTP stops, so they do not hold the server open; the pool after it.
     expect(stopped).toEqual(['streams (listening: true)', 'pool (listening: false)']);

@@ -15,6 +15,7 @@ import {
   TcpProxy,
   createTestDatabase,
   deleteTopology,
+  observeEvents,
   peekQueue,
   silentLogger,
   testTopology,
@@ -133,5 +134,24 @@ describe('the board topology', () => {
     proxy.freeze();
     await expect(relay.publishPending()).rejects.toThrow(PublisherUnavailableError);
     expect(await pending()).toBe(3);
+  });
+
+  it('When two relay replicas share an outbox, Then the broker gets the events in outbox order', async () => {
+    const replicas = [await connectedPublisher(), await connectedPublisher()];
+    const observer = await observeEvents({ topology, queue: queueName(topology, 'order-observer') });
+    started.push({ close: () => observer.stop() });
+    started.push({ close: () => deleteTopology(topology, [queueName(topology, 'order-observer')]) });
+    const relays = replicas.map(({ publisher }) => new OutboxRelay({ pool, publisher, logger, pollIntervalMs: 20, batchSize: 10 }));
+    const db = new Database(pool, 'kit-test', () => relays.forEach((relay) => relay.nudge()));
+    for (const relay of relays) {
+      relay.start();
+      started.push({ close: () => relay.stop() });
+    }
+    const recorded: string[] = [];
+    for (let index = 0; index < 300; index += 1) {
+      recorded.push((await db.transaction((tx) => tx.recordEvent('user.deleted', { id: randomUUID() }))).id);
+    }
+    await waitFor(() => observer.events.length >= recorded.length, { what: 'every event at the observer', timeoutMs: 20_000 });
+    expect(observer.events.map((event) => event.id)).toEqual(recorded);
   });
 });

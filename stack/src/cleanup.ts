@@ -1,7 +1,7 @@
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { deadLetterQueueName, retryQueueName } from '@board/service-kit';
+import { deadLetterQueueName, parkedQueueName, retryQueueName } from '@board/service-kit';
 import { DEFAULT_LOCAL_SERVERS } from './plan';
 import type { StackPlan } from './plan';
 
@@ -31,7 +31,7 @@ export async function removeNamespace(plan: StackPlan, namespace: string): Promi
   // Replicas of a service share its queue.
   for (const service of new Set(plan.services.map((replica) => replica.service))) {
     const queue = `${namespace}.${service}`;
-    for (const name of [queue, deadLetterQueueName(queue), ...RETRY_DELAYS_MS.map((delay) => retryQueueName(queue, delay))]) {
+    for (const name of [queue, deadLetterQueueName(queue), parkedQueueName(queue), ...RETRY_DELAYS_MS.map((delay) => retryQueueName(queue, delay))]) {
       await channel.deleteQueue(name);
     }
   }

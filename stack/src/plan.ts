@@ -119,7 +119,9 @@ export function planStack(compose: Map<string, ComposeService>, options: PlanOpt
         service: service.name,
         workspace: service.workspace!,
         port,
-        env: { ...env, PORT: String(port) },
+        // Loopback, whatever compose says: the services trust identity headers, and here nothing
+        // stands between their ports and the machine's network.
+        env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
       }),
     );
   });

@@ -50,6 +50,8 @@ describe('the local plan derived from docker-compose.yml', () => {
     expect(auth.env).not.toHaveProperty('DATABASE_PASSWORD');
     expect(auth.env).not.toHaveProperty('AMQP_PASSWORD');
     expect(auth.env.PORT).toBe('3101');
+    // The services trust identity headers: locally they listen on loopback only.
+    expect(plan.services.every((service) => service.env.HOST === '127.0.0.1')).toBe(true);
     expect(auth.env.REDIS_KEY_PREFIX).toBe('e2e_x:');
     expect(auth.env.EVENTS_EXCHANGE).toBe('e2e_x.domain.events');
     const gateway = plan.services.find((service) => service.name === 'api-gateway')!;

@@ -64,7 +64,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       directory,
       isDraining: () => lifecycle.isShuttingDown,
       trustProxyHops: config.TRUST_PROXY_HOPS,
-      readiness: { postgres: checks.postgres(pool), redis: checks.redis(redis), rabbitmq: checks.rabbitmq(messaging.connection) },
+      readiness: { postgres: checks.postgres(pool), redis: checks.redis(redis), rabbitmq: checks.rabbitmq(messaging.connection, messaging) },
     });
     return { app, exposed: { db: messaging.db, redis, amqp: messaging.connection } };
   });

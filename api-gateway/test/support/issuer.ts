@@ -56,6 +56,21 @@ export class TokenIssuer {
     return signWith(claims, key.privateKey, { keyid: kid, expiresIn: 900, jwtid: randomUUID(), ...options });
   }
 
+  /**
+   * Tokens in an algorithm the gateway never accepts, naming a kid nobody published: refused on
+   * the header alone, they must not make the gateway fetch the keys to look that kid up.
+   */
+  wrongAlgorithmUnknownKid(claims: Claims = this.claims()): Record<string, string> {
+    const now = Math.floor(Date.now() / 1_000);
+    const payload = { ...claims, iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 900 };
+    const unsigned = (alg: string) => `${base64url(JSON.stringify({ alg, typ: 'JWT', kid: randomUUID() }))}.${base64url(JSON.stringify(payload))}`;
+    const hmacInput = unsigned('HS256');
+    return {
+      'alg none': `${unsigned('none')}.`,
+      HS256: `${hmacInput}.${createHmac('sha256', 'any secret').update(hmacInput).digest('base64url')}`,
+    };
+  }
+
   /** Every token here must be refused, each for its own reason. */
   forgeries(claims: Claims = this.claims()): Record<string, string> {
     const { kid, privateKey } = this.published[0]!;

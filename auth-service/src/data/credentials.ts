@@ -75,12 +75,18 @@ export async function updatePasswordHash(db: Queryable, userId: string, password
   await db.query('UPDATE credentials SET password_hash = $2, password_changed_at = now() WHERE user_id = $1', [userId, passwordHash]);
 }
 
-/** Sets the role unless a newer change was applied already (events can arrive late after a retry). */
-export async function updateRole(db: Queryable, userId: string, role: Role, changedAt: Date): Promise<void> {
+/**
+ * Sets the role unless a later change was applied already (events can arrive late after a retry):
+ * by the user's version, or, for an event recorded before versions existed, by the producer's
+ * time of the change.
+ */
+export async function updateRole(db: Queryable, userId: string, role: Role, change: { changedAt: Date; version?: number }): Promise<void> {
   await db.query(
-    `UPDATE credentials SET role = $2, role_changed_at = $3
-      WHERE user_id = $1 AND (role_changed_at IS NULL OR role_changed_at < $3)`,
-    [userId, role, changedAt],
+    `UPDATE credentials SET role = $2, role_changed_at = $3, role_version = COALESCE($4, role_version)
+      WHERE user_id = $1
+        AND CASE WHEN $4::bigint IS NOT NULL THEN role_version < $4
+                 ELSE role_changed_at IS NULL OR role_changed_at < $3 END`,
+    [userId, role, change.changedAt, change.version ?? null],
   );
 }
 

@@ -72,7 +72,8 @@ export class Accounts {
       });
       if ('taken' in result) return result;
       const { userId: id, email, displayName } = result.inserted;
-      await tx.recordEvent('user.registered', { id, email, username, displayName, role });
+      // A new account is version 1 of the user; user-service counts on from there.
+      await tx.recordEvent('user.registered', { id, email, username, displayName, role }, 1);
       return { created: result.inserted };
     });
     if ('created' in outcome) this.deps.metrics.registrations.inc();
@@ -88,7 +89,9 @@ export class Accounts {
     const passwordHash = await hasher.hash(newPassword);
     const revoked = await db.transaction(async (tx) => {
       await updatePasswordHash(tx, identity.userId, passwordHash);
-      return revokeUserSessions(tx, identity.userId, identity.sessionId);
+      const sessionIds = await revokeUserSessions(tx, identity.userId, identity.sessionId);
+      await revocations.record(tx, identity.userId, sessionIds, 'password_change');
+      return sessionIds;
     });
     await revocations.announce(revoked, 'password_change');
   }

@@ -98,9 +98,13 @@ export class SessionManager {
 
   /** Logs out with the gateway-verified identity (the access token's session). */
   async logout(identity: Identity): Promise<void> {
-    if (await revokeSession(this.deps.db, identity.sessionId, identity.userId)) {
-      await this.deps.revocations.announce([identity.sessionId], 'logout');
-    }
+    const { db, revocations } = this.deps;
+    const revoked = await db.transaction(async (tx) => {
+      if (!(await revokeSession(tx, identity.sessionId, identity.userId))) return false;
+      await revocations.record(tx, identity.userId, [identity.sessionId], 'logout');
+      return true;
+    });
+    if (revoked) await revocations.announce([identity.sessionId], 'logout');
   }
 
   /**
@@ -118,14 +122,21 @@ export class SessionManager {
       // A rotated token no longer matches the session's CSRF token; revoking its family is what
       // reuse detection would do anyway, so it needs no further proof.
       if (!record.rotated && !sameSecret(tokenHash(csrfToken), record.csrfHash)) throw csrfFailed();
-      return (await revokeSession(tx, record.sessionId, record.userId)) ? record.sessionId : undefined;
+      if (!(await revokeSession(tx, record.sessionId, record.userId))) return undefined;
+      await this.deps.revocations.record(tx, record.userId, [record.sessionId], 'logout');
+      return record.sessionId;
     });
     if (revokedSessionId) await this.deps.revocations.announce([revokedSessionId], 'logout');
   }
 
   async logoutEverywhere(identity: Identity): Promise<void> {
-    const revoked = await revokeUserSessions(this.deps.db, identity.userId);
-    await this.deps.revocations.announce(revoked, 'logout_all');
+    const { db, revocations } = this.deps;
+    const revoked = await db.transaction(async (tx) => {
+      const sessionIds = await revokeUserSessions(tx, identity.userId);
+      await revocations.record(tx, identity.userId, sessionIds, 'logout_all');
+      return sessionIds;
+    });
+    await revocations.announce(revoked, 'logout_all');
   }
 
   async list(identity: Identity): Promise<SessionListing[]> {
@@ -142,8 +153,13 @@ export class SessionManager {
 
   /** Revokes one of the caller's own live sessions; false when there is no such session. */
   async revoke(identity: Identity, sessionId: string): Promise<boolean> {
-    const revoked = await revokeSession(this.deps.db, sessionId, identity.userId);
-    if (revoked) await this.deps.revocations.announce([sessionId], 'session_delete');
+    const { db, revocations } = this.deps;
+    const revoked = await db.transaction(async (tx) => {
+      if (!(await revokeSession(tx, sessionId, identity.userId))) return false;
+      await revocations.record(tx, identity.userId, [sessionId], 'session_delete');
+      return true;
+    });
+    if (revoked) await revocations.announce([sessionId], 'session_delete');
     return revoked;
   }
 
@@ -162,8 +178,9 @@ export class SessionManager {
       const record = await findRefreshTokenForUpdate(tx, oldTokenHash);
       if (!record) return { kind: 'unknown' };
       if (record.rotated) {
-        const revoked = await revokeSession(tx, record.sessionId, record.userId);
-        return { kind: 'reused', revokedSessionId: revoked ? record.sessionId : undefined };
+        if (!(await revokeSession(tx, record.sessionId, record.userId))) return { kind: 'reused', revokedSessionId: undefined };
+        await this.deps.revocations.record(tx, record.userId, [record.sessionId], 'reuse_detected');
+        return { kind: 'reused', revokedSessionId: record.sessionId };
       }
       if (!record.live) return { kind: 'ended' };
       if (!sameSecret(tokenHash(csrfToken), record.csrfHash)) return { kind: 'csrf' };

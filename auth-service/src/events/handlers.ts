@@ -24,6 +24,8 @@ export function eventHandler(deps: EventHandlerDeps): (event: AnyEvent) => Promi
         return userDeleted(deps, event);
       case 'user.role_changed':
         return roleChanged(deps, event);
+      case 'session.revoked':
+        return sessionsRevoked(deps, event);
       default:
         return 'ignored';
     }
@@ -49,6 +51,18 @@ async function userDeleted({ db, revocations, metrics }: EventHandlerDeps, event
 }
 
 /**
+ * The durable path of a revocation this service made: Redis gets it here even when it was away
+ * at the moment of the logout (a Redis outage holds the event until it is back).
+ */
+async function sessionsRevoked({ db, revocations }: EventHandlerDeps, event: EventEnvelope<'session.revoked'>): Promise<HandlerOutcome> {
+  return db.transaction(async (tx) => {
+    if (!(await tx.claimEvent(CONSUMER, event.id))) return 'duplicate';
+    await revocations.revokeSessions(event.data.sessionIds);
+    return 'handled';
+  });
+}
+
+/**
  * Tokens issued from now on (login, refresh) carry the new role. The role is also recorded in
  * Redis inside the transaction (a Redis outage holds the event): tokens this service issued with
  * the old role until now must act with the new one for as long as they live.
@@ -58,8 +72,10 @@ async function roleChanged({ db, revocations }: EventHandlerDeps, event: EventEn
   if (Number.isNaN(changedAt.getTime())) throw new PoisonMessageError(`occurredAt is not a time: ${event.occurredAt}`);
   return db.transaction(async (tx) => {
     if (!(await tx.claimEvent(CONSUMER, event.id))) return 'duplicate';
-    await updateRole(tx, event.data.id, event.data.role, changedAt);
-    await revocations.recordRole({ userId: event.data.id, role: event.data.role, changedAt: changedAt.getTime() });
+    await updateRole(tx, event.data.id, event.data.role, { changedAt, version: event.aggregateVersion });
+    if (event.aggregateVersion !== undefined) {
+      await revocations.recordRole({ userId: event.data.id, role: event.data.role, version: event.aggregateVersion });
+    }
     return 'handled';
   });
 }

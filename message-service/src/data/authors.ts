@@ -6,25 +6,34 @@ export interface AuthorNames {
   displayName: string;
   /** When the event carrying these names occurred. */
   asOf: string;
+  /** The user version the event left the user at (its aggregateVersion), when it carries one. */
+  version: number | null;
 }
 
-/** Records a registered author; a copy that an update already wrote is left alone. */
+/** Records a registered author; a copy that an update already wrote is left alone, and a deleted user stays deleted. */
 export async function insertAuthor(db: Queryable, author: AuthorNames): Promise<void> {
   await db.query(
-    `INSERT INTO authors (id, username, display_name, updated_at) VALUES ($1, $2, $3, $4)
+    `INSERT INTO authors (id, username, display_name, updated_at, version)
+     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM deleted_users WHERE id = $1)
      ON CONFLICT (id) DO NOTHING`,
-    [author.id, author.username, author.displayName, author.asOf],
+    [author.id, author.username, author.displayName, author.asOf, author.version],
   );
 }
 
-/** Writes the names unless what is stored comes from a later event (events can arrive out of order). */
+/**
+ * Writes the names unless what is stored comes from a later change (events can arrive out of
+ * order): by the user's version where both sides have one, else by the event's time; never for
+ * a deleted user.
+ */
 export async function upsertAuthor(db: Queryable, author: AuthorNames): Promise<void> {
   await db.query(
-    `INSERT INTO authors (id, username, display_name, updated_at) VALUES ($1, $2, $3, $4)
+    `INSERT INTO authors (id, username, display_name, updated_at, version)
+     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM deleted_users WHERE id = $1)
      ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, display_name = EXCLUDED.display_name,
-       updated_at = EXCLUDED.updated_at
-     WHERE authors.updated_at < EXCLUDED.updated_at`,
-    [author.id, author.username, author.displayName, author.asOf],
+       updated_at = EXCLUDED.updated_at, version = COALESCE(EXCLUDED.version, authors.version)
+     WHERE CASE WHEN authors.version IS NOT NULL AND EXCLUDED.version IS NOT NULL THEN authors.version < EXCLUDED.version
+                ELSE authors.updated_at < EXCLUDED.updated_at END`,
+    [author.id, author.username, author.displayName, author.asOf, author.version],
   );
 }
 

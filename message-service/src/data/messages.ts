@@ -8,6 +8,7 @@ interface MessageRow {
   body: string;
   created_at: Date;
   edited_at: Date | null;
+  version: string;
   sort_time: string;
   username: string | null;
   display_name: string | null;
@@ -20,7 +21,7 @@ export interface PagedMessage extends StoredMessage {
 
 /** Selects messages aliased `m` with their author's names; `source` is a table or a CTE. */
 const selectFrom = (source: string) => `
-  SELECT m.id, m.channel, m.author_id, m.body, m.created_at, m.edited_at,
+  SELECT m.id, m.channel, m.author_id, m.body, m.created_at, m.edited_at, m.version,
          to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS sort_time,
          a.username, a.display_name
   FROM ${source} m LEFT JOIN authors a ON a.id = m.author_id`;
@@ -33,6 +34,7 @@ const toMessage = (row: MessageRow): PagedMessage => ({
   createdAt: row.created_at,
   editedAt: row.edited_at,
   authorName: row.username !== null && row.display_name !== null ? { username: row.username, displayName: row.display_name } : null,
+  version: Number(row.version),
   sortTime: row.sort_time,
 });
 
@@ -58,24 +60,35 @@ export async function lockMessage(db: Queryable, id: string): Promise<StoredMess
 export async function updateBody(db: Queryable, id: string, body: string): Promise<StoredMessage | undefined> {
   const { rows } = await db.query<MessageRow>(
     `WITH updated AS (
-       UPDATE messages SET body = $2, edited_at = now() WHERE id = $1 RETURNING *
+       UPDATE messages SET body = $2, edited_at = now(), version = version + 1 WHERE id = $1 RETURNING *
      ) ${selectFrom('updated')}`,
     [id, body],
   );
   return rows[0] && toMessage(rows[0]);
 }
 
-export async function deleteMessage(db: Queryable, id: string): Promise<void> {
-  await db.query('DELETE FROM messages WHERE id = $1', [id]);
+/** A deleted message, with the version its deletion makes (one past its last change). */
+export interface DeletedMessage {
+  id: string;
+  channel: string;
+  version: number;
+}
+
+export async function deleteMessage(db: Queryable, id: string): Promise<DeletedMessage | undefined> {
+  const { rows } = await db.query<{ id: string; channel: string; version: string }>(
+    'DELETE FROM messages WHERE id = $1 RETURNING id, channel, version',
+    [id],
+  );
+  return rows[0] && { ...rows[0], version: Number(rows[0].version) + 1 };
 }
 
 /** Deletes every message by `authorId`; returns what was deleted. */
-export async function deleteMessagesBy(db: Queryable, authorId: string): Promise<{ id: string; channel: string }[]> {
-  const { rows } = await db.query<{ id: string; channel: string }>(
-    'DELETE FROM messages WHERE author_id = $1 RETURNING id, channel',
+export async function deleteMessagesBy(db: Queryable, authorId: string): Promise<DeletedMessage[]> {
+  const { rows } = await db.query<{ id: string; channel: string; version: string }>(
+    'DELETE FROM messages WHERE author_id = $1 RETURNING id, channel, version',
     [authorId],
   );
-  return rows;
+  return rows.map((row) => ({ ...row, version: Number(row.version) + 1 }));
 }
 
 const NEWEST_FIRST = 'ORDER BY m.created_at DESC, m.id DESC';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { encodeCursor, forbidden, notFound, type Counter, type Database, type Identity, type PagePosition } from '@board/service-kit';
+import { encodeCursor, forbidden, notFound, unauthorized, type Counter, type Database, type Identity, type PagePosition } from '@board/service-kit';
 import { deleteMessage, insertMessage, lockMessage, pageOfChannel, updateBody } from '../data/messages';
+import { holdUserForPosting, isDeletedUser } from '../data/deleted-users';
 import { mayDelete, mayEdit, messageEventData, type StoredMessage } from './message';
 
 export interface BoardOptions {
@@ -30,8 +31,12 @@ export class MessageBoard {
 
   async post(author: Identity, channel: string, body: string): Promise<StoredMessage> {
     const message = await this.options.db.transaction(async (tx) => {
+      // A post that passed the gateway just before its author was deleted: the deletion waits for
+      // it (and then removes it), or it sees the deletion and is refused; never a message left behind.
+      await holdUserForPosting(tx, author.userId);
+      if (await isDeletedUser(tx, author.userId)) throw unauthorized('The account no longer exists', 'SESSION_REVOKED');
       const created = await insertMessage(tx, { id: randomUUID(), channel, authorId: author.userId, body });
-      await tx.recordEvent('message.created', messageEventData(created));
+      await tx.recordEvent('message.created', messageEventData(created), created.version);
       return created;
     });
     this.options.messagesPosted.inc();
@@ -43,7 +48,7 @@ export class MessageBoard {
       const message = found(await lockMessage(tx, id));
       if (!mayEdit(message, editor)) throw forbidden('Only the author may edit a message');
       const edited = found(await updateBody(tx, id, body));
-      await tx.recordEvent('message.updated', messageEventData(edited));
+      await tx.recordEvent('message.updated', messageEventData(edited), edited.version);
       return edited;
     });
   }
@@ -52,14 +57,14 @@ export class MessageBoard {
     await this.options.db.transaction(async (tx) => {
       const message = found(await lockMessage(tx, id));
       if (!mayDelete(message, remover)) throw forbidden('Only the author or an admin may delete a message');
-      await deleteMessage(tx, id);
-      await tx.recordEvent('message.deleted', { id, channel: message.channel });
+      const deleted = found(await deleteMessage(tx, id));
+      await tx.recordEvent('message.deleted', { id, channel: deleted.channel }, deleted.version);
     });
   }
 }
 
 /** The message, or a 404 when there is none. */
-function found(message: StoredMessage | undefined): StoredMessage {
+function found<Message>(message: Message | undefined): Message {
   if (!message) throw notFound('No such message');
   return message;
 }

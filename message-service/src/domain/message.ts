@@ -9,6 +9,8 @@ export interface StoredMessage {
   editedAt: Date | null;
   /** Null while the author's registration event has not arrived. */
   authorName: { username: string; displayName: string } | null;
+  /** How many changes the message has had (1 when posted); every message.* event carries it. */
+  version: number;
 }
 
 export interface AuthorView {

@@ -1,5 +1,6 @@
 import { CONSUMER_BINDINGS, PoisonMessageError, type AnyEvent, type Database, type HandlerOutcome } from '@board/service-kit';
 import { deleteAuthor, insertAuthor, upsertAuthor } from '../data/authors';
+import { holdUserForDeletion, recordDeletedUser } from '../data/deleted-users';
 import { deleteMessagesBy } from '../data/messages';
 
 export const CONSUMER_NAME = 'message-service';
@@ -19,13 +20,16 @@ export function handleUserEvent(db: Database): (event: AnyEvent) => Promise<Hand
         case 'user.registered':
         case 'user.updated': {
           const { id, username, displayName } = event.data;
-          const names = { id, username, displayName, asOf: occurredAt(event) };
+          const names = { id, username, displayName, asOf: occurredAt(event), version: event.aggregateVersion ?? null };
           await (event.type === 'user.registered' ? insertAuthor(tx, names) : upsertAuthor(tx, names));
           return 'handled';
         }
         case 'user.deleted': {
+          // Waits for the user's posts in flight, so that their messages go too.
+          await holdUserForDeletion(tx, event.data.id);
+          await recordDeletedUser(tx, event.data.id);
           const removed = await deleteMessagesBy(tx, event.data.id);
-          for (const message of removed) await tx.recordEvent('message.deleted', message);
+          for (const { id, channel, version } of removed) await tx.recordEvent('message.deleted', { id, channel }, version);
           await deleteAuthor(tx, event.data.id);
           return 'handled';
         }

@@ -29,6 +29,9 @@ export function viewFor(event: AnyEvent, recipient: Recipient): View | undefined
     case 'user.registered':
     case 'user.deleted':
       return recipient.role === 'admin' ? 'full' : undefined;
+    case 'session.revoked':
+      // Internal to auth-service; the streams it ends are closed through the revocation notice.
+      return undefined;
   }
 }
 

@@ -28,7 +28,9 @@ export function resyncReason(lastEventId: string, bounds: { first?: string; last
  * Brings a reconnecting client up to date: what it missed from the stream, in order, then the live
  * events held back meanwhile that come after the replay. The client was registered (holding live
  * events back) before the stream was read, so an event appended during the replay is either in
- * what was read or among those held, and goLive drops those that are in both.
+ * what was read or among those held, and goLive drops those that are in both. Appends trim the
+ * stream while a slow replay runs: when a batch finds the stream no longer reaching back to the
+ * cursor, what lay between may be gone, and the client is told to resync instead.
  */
 export async function resume(
   client: SseClient,
@@ -39,23 +41,32 @@ export async function resume(
   const bounds = await eventLog.bounds();
   const reason = resyncReason(lastEventId, bounds);
   if (reason) {
-    hub.countResync(reason);
-    client.resync(reason, bounds.last);
-    countDelivered(hub, client.goLive(bounds.last));
+    resync(client, hub, reason, bounds.last);
     return;
   }
   let cursor = lastEventId;
   for (;;) {
-    const batch = await eventLog.readAfter(cursor, REPLAY_BATCH_SIZE);
-    for (const { id, event } of batch) {
+    const { entries, reachesBack } = await eventLog.readAfter(cursor, REPLAY_BATCH_SIZE);
+    if (!reachesBack) {
+      resync(client, hub, 'too_old', (await eventLog.bounds()).last);
+      return;
+    }
+    for (const { id, event } of entries) {
       if (!client.isOpen) return;
       if (client.deliver(new StreamEvent(id, event))) hub.countDelivered(event.type);
       cursor = id;
       if (client.needsDrain) await client.drained();
     }
-    if (batch.length < REPLAY_BATCH_SIZE) break;
+    if (entries.length < REPLAY_BATCH_SIZE) break;
   }
   countDelivered(hub, client.goLive(cursor));
+}
+
+/** Tells the client to reload from the API, then lets through what is held back after `newestId`. */
+function resync(client: SseClient, hub: ClientHub, reason: ResyncReason, newestId: string | undefined): void {
+  hub.countResync(reason);
+  client.resync(reason, newestId);
+  countDelivered(hub, client.goLive(newestId));
 }
 
 function countDelivered(hub: ClientHub, entries: readonly StreamEvent[]): void {

@@ -1,4 +1,6 @@
+import type { ChainableCommander } from 'ioredis';
 import type { AnyEvent, Redis } from '@board/service-kit';
+import { isAfter } from '../domain/stream-id';
 
 /** How long an appended event id is remembered; RabbitMQ redelivers long before this. */
 const SEEN_TTL_SECONDS = 86_400;
@@ -73,11 +75,32 @@ export class EventLog {
     return { first: first[0]?.[0], last: last[0]?.[0] };
   }
 
-  /** Up to `count` entries strictly after stream id `after`, oldest first. */
-  async readAfter(after: string, count: number): Promise<LoggedEvent[]> {
-    const entries = await this.redis.xrange(this.streamKey, `(${after}`, '+', 'COUNT', count);
-    return entries.map(([id, fields]) => ({ id, event: envelopeFrom(fields) }));
+  /**
+   * Up to `count` entries strictly after stream id `after`, oldest first, and whether the stream
+   * still reached back to `after` as they were read. Trimming takes the oldest entries first, so
+   * while the oldest is at or before `after` nothing after it is gone; once trimming has passed
+   * it, entries between `after` and the first one read may have been lost. One transaction reads
+   * both, so they describe the same moment.
+   */
+  async readAfter(after: string, count: number): Promise<{ entries: LoggedEvent[]; reachesBack: boolean }> {
+    const [oldest, entries] = await transactionResults<[[string, string[]][], [string, string[]][]]>(
+      this.redis.multi().xrange(this.streamKey, '-', '+', 'COUNT', 1).xrange(this.streamKey, `(${after}`, '+', 'COUNT', count),
+    );
+    const oldestId = oldest[0]?.[0];
+    return {
+      entries: entries.map(([id, fields]) => ({ id, event: envelopeFrom(fields) })),
+      reachesBack: oldestId !== undefined && !isAfter(oldestId, after),
+    };
   }
+}
+
+/** The replies of a MULTI, in order; the first failed command's error is thrown. */
+async function transactionResults<Results extends unknown[]>(transaction: ChainableCommander): Promise<Results> {
+  const replies = await transaction.exec();
+  if (!replies) throw new Error('the Redis transaction was aborted');
+  const failed = replies.find(([error]) => error);
+  if (failed) throw failed[0];
+  return replies.map(([, result]) => result) as Results;
 }
 
 /** Reads a message from the live channel: `<stream id>\n<envelope JSON>`. */

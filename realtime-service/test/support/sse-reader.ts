@@ -23,19 +23,30 @@ export class SseReader {
   private constructor(
     private readonly request: http.ClientRequest,
     readonly response: http.IncomingMessage,
+    paused: boolean,
   ) {
     response.setEncoding('utf8');
     response.on('data', (chunk: string) => this.consume(chunk));
     response.on('end', () => (this.ended = true));
     response.on('close', () => (this.ended = true));
+    if (paused) response.pause();
   }
 
-  static open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
+  /**
+   * Opens the stream. `paused`: reads nothing of the body until resume(), as a client too slow to
+   * keep up, so the server's writes back up once the socket buffers are full.
+   */
+  static open(url: string, headers: Record<string, string> = {}, { paused = false } = {}): Promise<SseReader> {
     return new Promise((resolve, reject) => {
       const request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } });
-      request.once('response', (response) => resolve(new SseReader(request, response)));
+      request.once('response', (response) => resolve(new SseReader(request, response, paused)));
       request.once('error', reject);
     });
+  }
+
+  /** Reads the body from now on (after opening paused). */
+  resume(): void {
+    this.response.resume();
   }
 
   get status(): number | undefined {

@@ -6,7 +6,7 @@
  * dropped by the exchange.
  */
 export const CONSUMER_BINDINGS = {
-  'auth-service': ['user.deleted', 'user.role_changed'],
+  'auth-service': ['user.deleted', 'user.role_changed', 'session.revoked'],
   'user-service': ['user.registered'],
   'message-service': ['user.registered', 'user.updated', 'user.deleted'],
   'realtime-service': ['message.*', 'user.*'],

@@ -25,6 +25,12 @@ export const EVENT_SCHEMAS = {
   'user.updated': z.object({ id: z.uuid(), username: z.string(), displayName: z.string() }),
   'user.role_changed': z.object({ id: z.uuid(), role, previousRole: role }),
   'user.deleted': z.object({ id: z.uuid() }),
+  /**
+   * auth-service ended sessions (logout, a revoked device, a password change, a replayed refresh
+   * token). It consumes this itself to write the revocation to Redis: recorded in the transaction
+   * that ends the sessions, so a Redis outage delays the revocation at the gateways, never drops it.
+   */
+  'session.revoked': z.object({ userId: z.uuid(), sessionIds: z.array(z.uuid()).min(1), reason: z.string() }),
   'message.created': messageData,
   'message.updated': messageData,
   'message.deleted': z.object({ id: z.uuid(), channel: z.string() }),
@@ -42,6 +48,13 @@ export interface EventEnvelope<T extends EventType = EventType> {
   occurredAt: string;
   producer: string;
   correlationId: string;
+  /**
+   * How many changes the aggregate the event is about (a user, a message) has had, this one
+   * included: 1 when it was created. Consumers that apply state keep the highest they saw, so an
+   * event that arrives late (a retry, a redelivery) cannot undo a later one; producers' clocks are
+   * never compared. Absent on events that are about no single stored aggregate.
+   */
+  aggregateVersion?: number;
   data: EventData<T>;
 }
 
@@ -52,7 +65,7 @@ export function isEventType(type: string): type is EventType {
   return Object.hasOwn(EVENT_SCHEMAS, type);
 }
 
-export function createEvent<T extends EventType>(producer: string, type: T, data: EventData<T>): EventEnvelope<T> {
+export function createEvent<T extends EventType>(producer: string, type: T, data: EventData<T>, aggregateVersion?: number): EventEnvelope<T> {
   const id = randomUUID();
   return {
     id,
@@ -61,6 +74,7 @@ export function createEvent<T extends EventType>(producer: string, type: T, data
     occurredAt: new Date().toISOString(),
     producer,
     correlationId: currentContext()?.requestId ?? id,
+    ...(aggregateVersion === undefined ? {} : { aggregateVersion }),
     data,
   };
 }
@@ -72,6 +86,7 @@ const envelopeSchema = z.object({
   occurredAt: z.iso.datetime({ offset: true }),
   producer: z.string(),
   correlationId: z.string(),
+  aggregateVersion: z.number().int().positive().optional(),
   data: z.unknown(),
 });
 
@@ -79,11 +94,16 @@ export class PoisonMessageError extends Error {
   override name = 'PoisonMessageError';
 }
 
-export type ParsedMessage = { kind: 'event'; event: AnyEvent } | { kind: 'unknown-type'; type: string; id: string };
+export type ParsedMessage =
+  | { kind: 'event'; event: AnyEvent }
+  | { kind: 'unknown-type'; type: string; id: string }
+  | { kind: 'newer-version'; type: string; id: string; version: number };
 
 /**
  * Decodes a message body into a typed event. Malformed bodies and known types with bad data are
- * poison (they can never succeed); an unknown type is reported apart, as a newer producer may send one.
+ * poison (they can never succeed); an unknown type is reported apart, as a newer producer may
+ * send one, and so is an envelope of a newer version, whose data this code cannot be trusted to
+ * read (during a rolling deploy, a new producer runs beside old consumers).
  */
 export function parseEventMessage(body: Buffer): ParsedMessage {
   let json: unknown;
@@ -94,7 +114,8 @@ export function parseEventMessage(body: Buffer): ParsedMessage {
   }
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) throw new PoisonMessageError(`not an event envelope: ${envelope.error.message}`);
-  const { type } = envelope.data;
+  const { type, version } = envelope.data;
+  if (version > EVENT_VERSION) return { kind: 'newer-version', type, id: envelope.data.id, version };
   if (!isEventType(type)) return { kind: 'unknown-type', type, id: envelope.data.id };
   const data = EVENT_SCHEMAS[type].safeParse(envelope.data.data);
   if (!data.success) throw new PoisonMessageError(`bad ${type} data: ${data.error.message}`);

@@ -77,6 +77,18 @@ export class AmqpConnection {
     });
   }
 
+  /**
+   * Drops the connection so that it is made again and every setup runs anew: for a channel that
+   * the broker closed (or a consumer it cancelled) while the connection itself stayed up, which
+   * nothing else would ever reopen.
+   */
+  async reset(reason: string): Promise<void> {
+    const connection = this.connection;
+    if (!connection || this.stopping) return;
+    this.log.warn({ reason }, 'resetting the RabbitMQ connection');
+    await connection.close().catch(() => undefined);
+  }
+
   async close(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retryTimer);

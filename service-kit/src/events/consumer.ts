@@ -3,10 +3,10 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { sharedMetric } from '../metrics';
 import { runInContext } from '../context';
-import { PoisonMessageError, parseEventMessage, type AnyEvent } from './catalog';
+import { EVENT_VERSION, PoisonMessageError, parseEventMessage, type AnyEvent } from './catalog';
 import type { AmqpConnection } from './connection';
 import { isDependencyFailure } from './dependency-failure';
-import { assertConsumerQueues, retryQueueName, type Topology } from './topology';
+import { assertConsumerQueues, parkedQueueName, retryQueueName, type Topology } from './topology';
 
 /** What a handler did with an event; 'duplicate' when it had already been handled. */
 export type HandlerOutcome = 'handled' | 'duplicate' | 'ignored';
@@ -91,6 +91,11 @@ export class EventConsumer {
     );
   }
 
+  /** True while a channel is subscribed to the queue (for readiness). */
+  get isConsuming(): boolean {
+    return this.consumerTag !== undefined;
+  }
+
   /** Starts consuming now if connected and again after every reconnect. */
   async start(): Promise<void> {
     await this.options.connection.addSetup((model) => this.subscribe(model));
@@ -103,8 +108,9 @@ export class EventConsumer {
     const { channel, consumerTag } = this;
     if (channel && consumerTag) await channel.cancel(consumerTag).catch(() => undefined);
     await this.inFlight;
-    await channel?.close().catch(() => undefined);
     this.channel = undefined;
+    this.consumerTag = undefined;
+    await channel?.close().catch(() => undefined);
   }
 
   private async subscribe(model: ChannelModel): Promise<void> {
@@ -112,14 +118,28 @@ export class EventConsumer {
     const { topology, queue, routingKeys, prefetch } = this.options;
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: unknown) => this.log.warn({ err: error }, 'consumer channel error'));
+    channel.once('close', () => this.lost(channel, 'consumer channel closed'));
     await assertConsumerQueues(channel, topology, queue, routingKeys, this.retryDelaysMs);
+    await this.unpark(channel);
     await channel.prefetch(prefetch ?? 20);
     const { consumerTag } = await channel.consume(queue, (message) => {
-      if (!message) return; // cancelled by the broker (queue deleted); the next reconnect re-subscribes
+      if (!message) {
+        // Cancelled by the broker (the queue was deleted): subscribe again, declaring it anew.
+        this.lost(channel, 'consumer cancelled by the broker');
+        return;
+      }
       this.inFlight = this.inFlight.then(() => this.process(channel, message));
     });
     this.channel = channel;
     this.consumerTag = consumerTag;
+  }
+
+  /** This channel no longer delivers: unless stopping, the connection is made again and with it the subscription. */
+  private lost(channel: Channel, reason: string): void {
+    if (this.channel !== channel) return;
+    this.channel = undefined;
+    this.consumerTag = undefined;
+    if (!this.stopped) void this.options.connection.reset(reason);
   }
 
   private async process(channel: Channel, message: ConsumeMessage): Promise<void> {
@@ -130,6 +150,12 @@ export class EventConsumer {
       this.log.error({ err: error, messageId: message.properties.messageId }, 'poison message; dead-lettering');
       this.outcomes.inc({ type: message.fields.routingKey, outcome: 'dead_lettered' });
       this.settle(channel, message, 'reject');
+      return;
+    }
+    if (parsed.kind === 'newer-version') {
+      this.log.warn({ type: parsed.type, eventId: parsed.id, version: parsed.version }, 'event of a newer version; parking it for a newer consumer');
+      this.outcomes.inc({ type: parsed.type, outcome: 'parked' });
+      await this.park(channel, message);
       return;
     }
     if (parsed.kind === 'unknown-type') {
@@ -197,6 +223,38 @@ export class EventConsumer {
     this.wake = undefined;
   }
 
+  /** Moves the message to `<queue>.parked` (confirmed first, then acked: never lost, at worst kept twice). */
+  private async park(channel: Channel, message: ConsumeMessage): Promise<void> {
+    try {
+      channel.sendToQueue(parkedQueueName(this.options.queue), message.content, message.properties);
+      await channel.waitForConfirms();
+      this.settle(channel, message, 'ack');
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not park an event; it will be redelivered');
+    }
+  }
+
+  /**
+   * Gives back to the main queue what an older consumer parked and this one can read. Runs on
+   * every connection, so a rolling deploy's newer replicas pick up what the older ones set aside.
+   */
+  private async unpark(channel: Channel): Promise<void> {
+    const parked = parkedQueueName(this.options.queue);
+    const { messageCount } = await channel.checkQueue(parked);
+    for (let index = 0; index < messageCount; index += 1) {
+      const message = await channel.get(parked, { noAck: false });
+      if (!message) return;
+      if (envelopeVersion(message.content) > EVENT_VERSION) {
+        channel.nack(message, false, true);
+        return;
+      }
+      channel.sendToQueue(this.options.queue, message.content, message.properties);
+      await channel.waitForConfirms();
+      channel.ack(message);
+      this.log.info({ eventId: message.properties.messageId }, 'took back a parked event');
+    }
+  }
+
   /** Parks a copy in the delay queue for this attempt, then acks the original (confirmed first, so nothing is lost). */
   private async retryLater(channel: Channel, message: ConsumeMessage, attempt: number): Promise<void> {
     const delayMs = this.retryDelaysMs[Math.min(attempt - 1, this.retryDelaysMs.length - 1)] ?? 1_000;
@@ -222,5 +280,15 @@ export class EventConsumer {
       // idempotent handler sees a duplicate.
       this.log.warn({ err: error }, 'could not settle message; it will be redelivered');
     }
+  }
+}
+
+/** The envelope version of a message body; 0 when it cannot be read (the main queue sorts that out). */
+function envelopeVersion(body: Buffer): number {
+  try {
+    const { version } = JSON.parse(body.toString('utf8')) as { version?: unknown };
+    return typeof version === 'number' ? version : 0;
+  } catch {
+    return 0;
   }
 }

@@ -6,6 +6,9 @@ import { withTransaction } from '../db';
 import type { EventEnvelope } from './catalog';
 import type { EventPublisher } from './publisher';
 
+/** Advisory lock key of the relay; each service's outbox lives in a database of its own. */
+const RELAY_LOCK_KEY = 0x6f7574626f78; // "outbox"
+
 export interface OutboxRelayOptions {
   pool: pg.Pool;
   publisher: EventPublisher;
@@ -19,9 +22,16 @@ export interface OutboxRelayOptions {
 }
 
 /**
- * Moves committed events from the outbox table to RabbitMQ. Rows are locked with SKIP LOCKED, so
- * several replicas share the work without publishing a row twice at once; a row is marked sent
+ * Moves committed events from the outbox table to RabbitMQ, in outbox order; a row is marked sent
  * only after the broker confirmed it. Delivery is at least once: consumers are idempotent.
+ *
+ * The ordering rule: one replica publishes at a time. Each batch runs under a transaction-level
+ * advisory lock, so a second replica's batch waits for the first to commit and then reads what
+ * is left, instead of publishing later rows while earlier ones are still on their way (which
+ * SKIP LOCKED alone allowed). Rows of one aggregate are recorded in the order their changes
+ * committed (each change locks the aggregate's row first), so that order reaches the broker.
+ * A retry or a redelivery can still reorder an event at a consumer: consumers that apply state
+ * compare the event's aggregateVersion and drop stale ones.
  */
 export class OutboxRelay {
   private running = false;
@@ -109,6 +119,7 @@ export class OutboxRelay {
 
   private async publishBatch(): Promise<number> {
     return withTransaction(this.options.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [RELAY_LOCK_KEY]);
       const { rows } = await client.query<{ seq: string; envelope: EventEnvelope }>(
         `SELECT seq, envelope FROM outbox WHERE published_at IS NULL
          ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,

@@ -26,7 +26,7 @@ export class EventPublisher {
   private queuesMissing = false;
 
   constructor(
-    connection: AmqpConnection,
+    private readonly connection: AmqpConnection,
     private readonly topology: Topology,
     private readonly logger: Logger,
     private readonly confirmTimeoutMs = 5_000,
@@ -78,7 +78,11 @@ export class EventPublisher {
     const channel = await model.createConfirmChannel();
     channel.on('error', (error: unknown) => this.logger.warn({ err: error }, 'publisher channel error'));
     channel.once('close', () => {
-      if (this.channel === channel) this.channel = undefined;
+      if (this.channel !== channel) return;
+      this.channel = undefined;
+      // The broker closed the channel (e.g. a publish to a deleted exchange) while the connection
+      // may well stay up: make it again, so that the setup opens a new channel.
+      void this.connection.reset('publisher channel closed');
     });
     channel.on('return', (message: Message) => this.onReturn(message));
     await assertBoardQueues(channel, this.topology);

@@ -23,6 +23,8 @@ export const topologyFrom = (config: { EVENTS_EXCHANGE: string; EVENTS_QUEUE_PRE
 
 export const queueName = (topology: Topology, consumer: string) => `${topology.queuePrefix}${consumer}`;
 export const deadLetterQueueName = (queue: string) => `${queue}.dlq`;
+/** Where a consumer keeps events of a newer envelope version than it reads, until a newer consumer starts. */
+export const parkedQueueName = (queue: string) => `${queue}.parked`;
 export const retryQueueName = (queue: string, delayMs: number) => `${queue}.retry.${delayMs}ms`;
 
 export async function assertExchange(channel: Channel, topology: Topology): Promise<void> {
@@ -42,6 +44,7 @@ export async function assertConsumerQueues(
   retryDelaysMs: readonly number[],
 ): Promise<void> {
   await assertBoardQueues(channel, topology);
+  await channel.assertQueue(parkedQueueName(queue), { durable: true });
   for (const delayMs of new Set(retryDelaysMs)) {
     await channel.assertQueue(retryQueueName(queue, delayMs), {
       durable: true,

@@ -1,7 +1,7 @@
 import amqplib from 'amqplib';
 import { CONSUMER_BINDINGS } from '../events/bindings';
 import type { Topology } from '../events/topology';
-import { deadLetterQueueName, queueName, retryQueueName } from '../events/topology';
+import { deadLetterQueueName, parkedQueueName, queueName, retryQueueName } from '../events/topology';
 import { uniqueSuffix, waitFor } from './wait';
 
 export const TEST_AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -26,7 +26,7 @@ export async function deleteTopology(
   try {
     const channel = await connection.createChannel();
     for (const queue of new Set([...queues, ...boardQueues])) {
-      for (const name of [queue, deadLetterQueueName(queue), ...retryDelaysMs.map((delay) => retryQueueName(queue, delay))]) {
+      for (const name of [queue, deadLetterQueueName(queue), parkedQueueName(queue), ...retryDelaysMs.map((delay) => retryQueueName(queue, delay))]) {
         await channel.deleteQueue(name);
       }
     }

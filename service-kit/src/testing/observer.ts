@@ -51,7 +51,7 @@ export async function observeEvents(options: ObserveOptions): Promise<EventObser
   if (!(await connection.waitForConnection(5_000))) throw new Error('the event observer did not reach RabbitMQ');
   return {
     events,
-    about: (type, id) => events.filter((event) => event.type === type && event.data.id === id),
+    about: (type, id) => events.filter((event) => event.type === type && 'id' in event.data && event.data.id === id),
     stop: async () => {
       await consumer.stop();
       await connection.close();

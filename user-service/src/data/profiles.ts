@@ -8,6 +8,7 @@ interface ProfileRow {
   display_name: string;
   role: Role;
   created_at: Date;
+  version: string;
   sort_time: string;
 }
 
@@ -16,7 +17,7 @@ export interface ListedProfile extends Profile {
   sortTime: string;
 }
 
-const COLUMNS = `id, email, username, display_name, role, created_at,
+const COLUMNS = `id, email, username, display_name, role, created_at, version,
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS sort_time`;
 
 const toProfile = (row: ProfileRow): ListedProfile => ({
@@ -26,13 +27,15 @@ const toProfile = (row: ProfileRow): ListedProfile => ({
   displayName: row.display_name,
   role: row.role,
   createdAt: row.created_at,
+  version: Number(row.version),
   sortTime: row.sort_time,
 });
 
-/** Creates the profile unless it exists; true when it was created. */
-export async function insertProfile(db: Queryable, profile: Omit<Profile, 'createdAt'>): Promise<boolean> {
+/** Creates the profile unless it exists or the user was deleted; true when it was created. */
+export async function insertProfile(db: Queryable, profile: Omit<Profile, 'createdAt' | 'version'>): Promise<boolean> {
   const result = await db.query(
-    `INSERT INTO profiles (id, email, username, display_name, role) VALUES ($1, $2, $3, $4, $5)
+    `INSERT INTO profiles (id, email, username, display_name, role)
+     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM deleted_profiles WHERE id = $1)
      ON CONFLICT (id) DO NOTHING`,
     [profile.id, profile.email, profile.username, profile.displayName, profile.role],
   );
@@ -62,7 +65,7 @@ export async function lockAdminIds(db: Queryable): Promise<string[]> {
 
 export async function updateDisplayName(db: Queryable, id: string, displayName: string): Promise<Profile | undefined> {
   const { rows } = await db.query<ProfileRow>(
-    `UPDATE profiles SET display_name = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    `UPDATE profiles SET display_name = $2, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, displayName],
   );
   return rows[0] && toProfile(rows[0]);
@@ -70,14 +73,17 @@ export async function updateDisplayName(db: Queryable, id: string, displayName: 
 
 export async function updateRole(db: Queryable, id: string, role: Role): Promise<Profile | undefined> {
   const { rows } = await db.query<ProfileRow>(
-    `UPDATE profiles SET role = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    `UPDATE profiles SET role = $2, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, role],
   );
   return rows[0] && toProfile(rows[0]);
 }
 
-export async function deleteProfile(db: Queryable, id: string): Promise<void> {
-  await db.query('DELETE FROM profiles WHERE id = $1', [id]);
+/** Deletes the profile; returns the version the deletion makes (one past the last change), undefined when there was none. */
+export async function deleteProfile(db: Queryable, id: string): Promise<number | undefined> {
+  const { rows } = await db.query<{ version: string }>('DELETE FROM profiles WHERE id = $1 RETURNING version', [id]);
+  await db.query('INSERT INTO deleted_profiles (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [id]);
+  return rows[0] && Number(rows[0].version) + 1;
 }
 
 /** Up to `limit` profiles in creation order, starting after `after` when given. */

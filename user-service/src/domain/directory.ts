@@ -7,7 +7,6 @@ import {
   type Counter,
   type Database,
   type Logger,
-  type EventEnvelope,
   type PagePosition,
   type RevocationList,
   type Role,
@@ -62,7 +61,7 @@ export class Directory {
       const profile = found(await lockProfile(tx, id));
       if (profile.displayName === displayName) return profile;
       const updated = found(await updateDisplayName(tx, id, displayName));
-      await tx.recordEvent('user.updated', { id, username: updated.username, displayName });
+      await tx.recordEvent('user.updated', { id, username: updated.username, displayName }, updated.version);
       return updated;
     });
   }
@@ -77,11 +76,11 @@ export class Directory {
       const current = found(await lockProfile(tx, id));
       if (current.role !== 'user') return { profile: current, outcome: 'unchanged' as const };
       const member = found(await updateRole(tx, id, 'member'));
-      const recorded = await tx.recordEvent('user.role_changed', { id, role: 'member', previousRole: 'user' });
+      const recorded = await tx.recordEvent('user.role_changed', { id, role: 'member', previousRole: 'user' }, member.version);
       return { profile: member, outcome: 'granted' as const, event: recorded };
     });
     this.options.membershipRequests.inc({ outcome });
-    if (event) await this.announceRole(event);
+    if (event) await this.announceRole(profile);
     return profile;
   }
 
@@ -96,9 +95,9 @@ export class Directory {
       if (target.role === role) return { profile: target };
       if (leavesNoAdmin(target, role, adminIds)) throw lastAdmin();
       const updated = found(await updateRole(tx, id, role));
-      return { profile: updated, event: await tx.recordEvent('user.role_changed', { id, role, previousRole: target.role }) };
+      return { profile: updated, event: await tx.recordEvent('user.role_changed', { id, role, previousRole: target.role }, updated.version) };
     });
-    if (event) await this.announceRole(event);
+    if (event) await this.announceRole(profile);
     return profile;
   }
 
@@ -107,11 +106,11 @@ export class Directory {
    * with the new role from now on (a demoted admin loses the rights this instant). If Redis is
    * away the change still stands: auth-service records it too when the event reaches it.
    */
-  private async announceRole(event: EventEnvelope<'user.role_changed'>): Promise<void> {
+  private async announceRole(changed: Profile): Promise<void> {
     try {
-      await this.options.revocations.recordRole({ userId: event.data.id, role: event.data.role, changedAt: Date.parse(event.occurredAt) });
+      await this.options.revocations.recordRole({ userId: changed.id, role: changed.role, version: changed.version });
     } catch (error) {
-      this.options.logger.warn({ err: error, userId: event.data.id }, 'could not record a role change in Redis');
+      this.options.logger.warn({ err: error, userId: changed.id }, 'could not record a role change in Redis');
     }
   }
 
@@ -126,8 +125,7 @@ export class Directory {
       if (options.byAdmin !== undefined && !adminIds.includes(options.byAdmin)) throw noLongerAdmin();
       const target = found(await lockProfile(tx, id));
       if (leavesNoAdmin(target, null, adminIds)) throw lastAdmin();
-      await deleteProfile(tx, id);
-      await tx.recordEvent('user.deleted', { id });
+      await tx.recordEvent('user.deleted', { id }, await deleteProfile(tx, id));
     });
     try {
       await this.options.revocations.revokeUser(id);

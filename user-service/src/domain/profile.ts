@@ -7,6 +7,8 @@ export interface Profile {
   displayName: string;
   role: Role;
   createdAt: Date;
+  /** How many changes the profile has had (1 when registered); every user.* event carries it. */
+  version: number;
 }
 
 /** The public user shape (docs/architecture.md); email only for the user themselves and admins. */

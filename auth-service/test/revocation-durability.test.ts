@@ -1,0 +1,44 @@
+import request from 'supertest';
+import { TEST_REDIS_URL, TcpProxy, waitFor } from '@board/service-kit/testing';
+import type { AuthService } from '../src/service';
+import { TestWorld, asGateway, registerAndLogin } from './support';
+
+let world: TestWorld;
+let redisProxy: TcpProxy;
+let service: AuthService;
+
+beforeAll(async () => {
+  world = await TestWorld.create('auth_revocation_durability');
+  const redis = new URL(TEST_REDIS_URL);
+  redisProxy = await TcpProxy.create({ host: redis.hostname, port: Number(redis.port || 6379) });
+  await redisProxy.start();
+  // auth-service reaches Redis only through the proxy; the test's own client goes straight.
+  service = await world.start({ REDIS_URL: redisProxy.urlFor(TEST_REDIS_URL) });
+});
+
+afterAll(async () => {
+  await world.cleanUp();
+  await redisProxy.stop();
+});
+
+const revokedInRedis = async (sessionId: string) => (await world.redis.exists(`${world.redisPrefix}revoked:session:${sessionId}`)) === 1;
+
+describe('a revocation made while Redis is unreachable', () => {
+  it('When a user logs out and everywhere during a Redis outage, Then the sessions reach the revocation list once Redis is back', async () => {
+    const laptop = await registerAndLogin(service.url);
+    const phone = await registerAndLogin(service.url);
+    await redisProxy.stop();
+    try {
+      expect((await request(service.url).post('/api/auth/logout').set(asGateway(laptop))).status).toBe(204);
+      expect((await request(service.url).post('/api/auth/logout-all').set(asGateway(phone))).status).toBe(204);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await revokedInRedis(laptop.identity.sessionId)).toBe(false);
+    } finally {
+      await redisProxy.start();
+    }
+    await waitFor(async () => (await revokedInRedis(laptop.identity.sessionId)) && (await revokedInRedis(phone.identity.sessionId)), {
+      what: 'the revocations to reach Redis after the outage',
+      timeoutMs: 20_000,
+    });
+  });
+});
