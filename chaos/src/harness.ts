@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import amqplib from 'amqplib';
 import pg from 'pg';
-import { CONSUMER_BINDINGS, deadLetterQueueName } from '@board/service-kit';
+import { CONSUMER_BINDINGS, deadLetterQueueName, parkedQueueName } from '@board/service-kit';
 import { TcpProxy } from '../../service-kit/dist/testing/tcp-proxy';
 import { BoardClient } from '../../stack/dist/board-client';
 import { removeNamespace } from '../../stack/dist/cleanup';
@@ -151,34 +151,48 @@ export async function startChaosStack(label: string, options: ChaosStackOptions 
  * restart under way).
  */
 function watchForCrashes(stack: RunningStack, crashes: Crash[], expected: ReadonlySet<number>, stopping: () => boolean): () => Promise<void> {
-  let restarting: Promise<void> = Promise.resolve();
+  const restarts = new Set<Promise<void>>();
   const timer = setInterval(() => {
     for (const [name, pid] of Object.entries(stack.pids)) {
-      if (name === 'nginx' || isAlive(pid) || stopping() || crashes.some((crash) => crash.name === name && crash.restartedAt === null)) continue;
-      if (expected.has(pid)) continue;
+      if (name === 'nginx' || isAlive(pid) || stopping() || expected.has(pid)) continue;
+      if (crashes.some((crash) => crash.name === name && crash.restartedAt === null)) continue;
       const crash: Crash = { name, at: new Date().toISOString(), lastLines: logTail(stack.runDir, name, 25), restartedAt: null };
       crashes.push(crash);
-      restarting = restarting.then(() => restartUntilReady(stack, name, stopping)).then((ok) => {
+      const restart = restartUntilReady(stack, name, stopping).then((ok) => {
         if (ok) crash.restartedAt = new Date().toISOString();
       });
+      restarts.add(restart);
+      void restart.finally(() => restarts.delete(restart));
     }
   }, CRASH_POLL_MS);
   return async () => {
     clearInterval(timer);
-    await restarting;
+    await Promise.all(restarts);
   };
 }
 
+/**
+ * Starts `name` again whenever it is not running, until it answers ready. (stack.restart waits
+ * for readiness itself, but gives up as soon as any other process of the stack is down, so
+ * readiness is checked here too.)
+ */
 async function restartUntilReady(stack: RunningStack, name: string, stopping: () => boolean): Promise<boolean> {
   while (!stopping()) {
-    try {
-      await stack.restart(name);
-      return true;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
+    if (!isAlive(stack.pids[name]!)) await stack.restart(name).catch(() => undefined);
+    if (await isReady(stack.serviceUrl(name))) return true;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
   return false;
+}
+
+async function isReady(serviceUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${serviceUrl}/health/ready`, { signal: AbortSignal.timeout(2_000) });
+    await response.arrayBuffer();
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
 
 export function isAlive(pid: number): boolean {
@@ -240,19 +254,42 @@ async function removeNamespaceQuietly(plan: StackPlan, namespace: string): Promi
   }
 }
 
-/** Messages in every board consumer's dead-letter queue, read on the real broker. */
+/**
+ * Messages in every board consumer's dead-letter queue, and in its parked queue (events of a newer
+ * version than it reads, which a run of one version must never make), read on the real broker.
+ */
 export async function deadLetters(namespace: string): Promise<Record<string, number>> {
   const connection = await amqplib.connect(DEFAULT_LOCAL_SERVERS.amqp);
   try {
-    const channel = await connection.createChannel();
     const counts: Record<string, number> = {};
     for (const consumer of Object.keys(CONSUMER_BINDINGS)) {
-      const queue = deadLetterQueueName(`${namespace}.${consumer}`);
-      counts[queue] = (await channel.checkQueue(queue)).messageCount;
+      for (const queue of [deadLetterQueueName(`${namespace}.${consumer}`), parkedQueueName(`${namespace}.${consumer}`)]) {
+        counts[queue] = await messageCount(connection, queue);
+      }
     }
     return counts;
   } finally {
     await connection.close();
+  }
+}
+
+/** One line per dead-letter or parked queue that holds events. */
+export function setAsideFailures(counts: Record<string, number>): string[] {
+  return Object.entries(counts)
+    .filter(([, count]) => count > 0)
+    .map(([queue, count]) => `${count} events ${queue.endsWith('.parked') ? 'parked' : 'dead-lettered'} in ${queue}`);
+}
+
+/** Messages ready in `queue`; 0 when there is no such queue (the broker closes a channel that asks, so each gets its own). */
+async function messageCount(connection: amqplib.ChannelModel, queue: string): Promise<number> {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined);
+  try {
+    return (await channel.checkQueue(queue)).messageCount;
+  } catch {
+    return 0;
+  } finally {
+    await channel.close().catch(() => undefined);
   }
 }
 

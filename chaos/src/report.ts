@@ -17,6 +17,7 @@ export interface ScenarioResult {
   /** Events every client should have had, and per client what it got. */
   eventsExpected: number;
   clients: ClientDelivery[];
+  /** Events in each dead-letter (`.dlq`) and parked (`.parked`) queue at the end. */
   deadLetters: Record<string, number>;
   /** Seconds from the end of the fault until each recovery milestone (null: never within the wait). */
   recoverySeconds: Record<string, number | null>;
@@ -58,7 +59,7 @@ export function summaryRow(result: ScenarioResult): Record<string, string | numb
     missing: sum(clients.map((client) => client.missing)),
     duplicated: sum(clients.map((client) => client.duplicated)),
     resyncs: sum(clients.map((client) => client.resyncs)),
-    'dead letters': sum(Object.values(result.deadLetters)),
+    'dlq + parked': sum(Object.values(result.deadLetters)),
     recovery: Object.entries(result.recoverySeconds)
       .map(([name, value]) => `${name} ${value === null ? 'never' : `${value}s`}`)
       .join(', '),

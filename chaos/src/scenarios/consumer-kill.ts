@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { BoardClient } from '../../../stack/dist/board-client';
 import { adminSession, eventually, listChannel, newUsers, register, sleep, type Session } from '../board';
 import { deliveryProblems, keyedDelivery, type ClientDelivery } from '../delivery';
-import { crashFailures, deadLetters, isAlive, notableLogLines, queueDepths, startChaosStack, type ChaosStack } from '../harness';
+import { crashFailures, deadLetters, setAsideFailures, isAlive, notableLogLines, queueDepths, startChaosStack, type ChaosStack } from '../harness';
 import { errorCode, summarizeWrites, succeeded, WriteLoad, type WriteRecord } from '../load';
 import type { ChaosOptions } from '../options';
 import { seconds, type ScenarioResult } from '../report';
@@ -162,7 +162,7 @@ export async function consumerKill(options: ChaosOptions): Promise<ScenarioResul
     if (failedOutsideKills.length > 0) failures.push(`${failedOutsideKills.length} writes failed outside the kill windows (${JSON.stringify(summarizeWrites(failedOutsideKills).failures)})`);
     if (lostWrites.length > 0) failures.push(`${lostWrites.length} writes answered 2xx are not in the API`);
     failures.push(...deliveryProblems(clients));
-    for (const [queue, count] of Object.entries(dead)) if (count > 0) failures.push(`${count} events dead-lettered in ${queue}`);
+    failures.push(...setAsideFailures(dead));
     failures.push(...crashFailures(chaos.crashes));
 
     const names = stack.plan.services.map((service) => service.name);

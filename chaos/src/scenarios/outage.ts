@@ -1,6 +1,6 @@
 import { adminSession, listChannel, newUsers, sleep } from '../board';
 import { createdDelivery, deliveryProblems, waitForDelivery } from '../delivery';
-import { crashFailures, deadLetters, logLines, notableLogLines, queueDepths, startChaosStack, type ServerName } from '../harness';
+import { crashFailures, deadLetters, setAsideFailures, logLines, notableLogLines, queueDepths, startChaosStack, type ServerName } from '../harness';
 import { ReadLoad, summarizeWrites, succeeded, WriteLoad, type WriteRecord } from '../load';
 import type { ChaosOptions, ScenarioName } from '../options';
 import { ReadinessWatch } from '../readiness';
@@ -112,7 +112,7 @@ export async function runOutage(spec: OutageSpec, options: ChaosOptions): Promis
     if (lostWrites.length > 0) failures.push(`${lostWrites.length} writes answered 2xx are not in the API (half-written or lost)`);
     failures.push(...deliveryProblems(clients));
     if (deliveredAt === undefined) failures.push(`not every event had reached every client ${options.drainSeconds} s after the load stopped`);
-    for (const [queue, count] of Object.entries(dead)) if (count > 0) failures.push(`${count} events dead-lettered in ${queue}`);
+    failures.push(...setAsideFailures(dead));
     failures.push(...crashFailures(chaos.crashes));
     for (const [replica, summary] of Object.entries(readiness)) {
       if (!spec.mustTurnRed(replica)) continue;
@@ -148,6 +148,7 @@ export async function runOutage(spec: OutageSpec, options: ChaosOptions): Promis
         storedWithoutAWrite: strangers,
         committedWithoutA2xx: [...writes.values()].filter((record) => !succeeded(record)).length,
         readiness,
+        resyncs: Object.fromEntries(streams.map((stream) => [stream.name, stream.resyncs.map((resync) => ({ at: new Date(resync.at).toISOString(), reason: resync.reason }))])),
         queueDepthsAtEnd: await queueDepths(chaos.namespace),
         consumersHolding: Object.fromEntries(names.map((name) => [name, logLines(stack.runDir, name, /holding the event/).count])),
       },

@@ -1,7 +1,7 @@
 import type { BoardClient } from '../../../stack/dist/board-client';
 import { adminSession, listChannel, newUsers, sleep, type Session } from '../board';
 import { createdDelivery, deliveryProblems, waitForDelivery } from '../delivery';
-import { crashFailures, deadLetters, notableLogLines, queueDepths, startChaosStack, type ChaosStack } from '../harness';
+import { crashFailures, deadLetters, setAsideFailures, notableLogLines, queueDepths, startChaosStack, type ChaosStack } from '../harness';
 import { errorCode, summarizeWrites, succeeded, WriteLoad, type WriteRecord } from '../load';
 import type { ChaosOptions } from '../options';
 import { seconds, type ScenarioResult } from '../report';
@@ -100,7 +100,7 @@ export async function replicas(options: ChaosOptions): Promise<ScenarioResult> {
     }
     failures.push(...deliveryProblems(clients));
     if (deliveredAt === undefined) failures.push(`not every message.created had reached every client ${options.drainSeconds} s after the load stopped`);
-    for (const [queue, count] of Object.entries(dead)) if (count > 0) failures.push(`${count} events dead-lettered in ${queue}`);
+    failures.push(...setAsideFailures(dead));
     failures.push(...crashFailures(chaos.crashes));
 
     const names = stack.plan.services.map((service) => service.name);
