@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import path from 'node:path';
 import {
   RevocationList,
@@ -90,6 +91,8 @@ export function start(config: AuthConfig, options: StartOptions = {}): Promise<A
         ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       }),
       sessionLifetimeSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      successorKey: Buffer.from(hkdfSync('sha256', config.KEY_ENCRYPTION_SECRET, Buffer.alloc(0), 'auth-service refresh-token successors', 32)),
+      reuseGraceMs: config.REFRESH_REUSE_GRACE_SECONDS * 1_000,
     });
 
     if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {
