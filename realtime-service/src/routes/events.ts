@@ -77,7 +77,8 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
 
   router.post('/api/events/ticket', requireIdentity, async (req, res) => {
     const ticket = await orUnavailable(tickets.issue(callerOf(req)));
-    res.json({ ticket, expiresIn: Math.ceil(tickets.ttlMs / 1_000) });
+    // A credential, if a short-lived one: no cache along the way may keep it.
+    res.set('Cache-Control', 'no-store').json({ ticket, expiresIn: Math.ceil(tickets.ttlMs / 1_000) });
   });
 
   /** Who opens the stream: the holder of a ticket, or the caller the gateway vouches for. */
