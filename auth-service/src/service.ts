@@ -1,6 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import path from 'node:path';
 import {
+  FailureLimit,
   RevocationList,
   checks,
   closeRedis,
@@ -30,6 +31,8 @@ import { runEvery } from './periodic';
 export const SERVICE_NAME = 'auth-service';
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 const REDIS_STARTUP_WAIT_MS = 5_000;
+/** Wrong old passwords per user on a password change: 5 in 15 minutes. */
+const PASSWORD_CHANGE_FAILURES = { max: 5, windowMs: 900_000 };
 
 export type StartOptions = EventServiceStartOptions;
 
@@ -79,7 +82,13 @@ export function start(config: AuthConfig, options: StartOptions = {}): Promise<A
 
     const hasher = await PasswordHasher.create(config.BCRYPT_COST, authMetrics.bcryptDuration);
     const revocations = new SessionRevocations(revocationList, authMetrics, logger);
-    const accounts = new Accounts({ db, hasher, revocations, metrics: authMetrics });
+    const accounts = new Accounts({
+      db,
+      hasher,
+      revocations,
+      metrics: authMetrics,
+      passwordChangeFailures: new FailureLimit(redis, `${config.REDIS_KEY_PREFIX}fail:password-change:`, PASSWORD_CHANGE_FAILURES, logger),
+    });
     const sessions = new SessionManager({
       db,
       hasher,
