@@ -98,7 +98,7 @@ describe('the public edge (nginx + gateway)', () => {
 
     it('a method the API does not use (405, with Allow)', async () => {
       await expectEdgeError('/api/health', { method: 'BREW' }, 405, 'METHOD_NOT_ALLOWED');
-      expect((await api('/api/health', { method: 'PROPFIND' })).headers.get('allow')).toBe('GET, HEAD, POST, PATCH, DELETE, OPTIONS');
+      expect((await api('/api/health', { method: 'PROPFIND' })).headers.get('allow')).toBe('GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
     });
 
     it('an oversized body (413)', () =>

@@ -66,9 +66,12 @@ describe('the message board, end to end', () => {
 
   it('rotates refresh tokens, and a replayed one revokes the whole session at once', async () => {
     const session = await newUser('rotator');
-    const rotated = await refresh(session);
-    expect(rotated.accessToken).not.toBe(session.accessToken);
-    expect(claimsOf(rotated.accessToken).sid).toBe(claimsOf(session.accessToken).sid);
+    const first = await refresh(session);
+    expect(first.accessToken).not.toBe(session.accessToken);
+    expect(claimsOf(first.accessToken).sid).toBe(claimsOf(session.accessToken).sid);
+    // The owner refreshes on; the thief then replays the first token. (A replay while its
+    // successor is still the current token, seconds later, is a second tab: see the next test.)
+    const rotated = await refresh(first);
 
     const replay = await call('POST', '/api/auth/refresh', { cookies: session.cookies, headers: { 'x-csrf-token': session.csrfToken } });
     expect(replay.status).toBe(401);
@@ -81,6 +84,14 @@ describe('the message board, end to end', () => {
     }
     const again = await call('POST', '/api/auth/refresh', { cookies: rotated.cookies, headers: { 'x-csrf-token': rotated.csrfToken } });
     expect(again.status).toBe(401);
+  });
+
+  it('two tabs refreshing at once both keep the session, with the same new refresh token', async () => {
+    const session = await newUser('two_tabs');
+    const [left, right] = await Promise.all([refresh(session), refresh(session)]);
+    expect(right!.cookies).toBe(left!.cookies);
+    expect((await call('GET', '/api/users/me', { token: right!.accessToken })).status).toBe(200);
+    expect((await refresh(left!)).role).toBe(session.role);
   });
 
   it('logs out: the access token is refused on its next request and the session stream closes', async () => {

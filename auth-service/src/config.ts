@@ -34,6 +34,11 @@ export const configShape = (env: Env) => ({
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3_600).default(900),
   /** Absolute lifetime of a session (a refresh-token family); refreshing does not extend it. */
   REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(365 * DAY_SECONDS).default(30 * DAY_SECONDS),
+  /**
+   * Seconds after a refresh in which the refresh token it replaced still gives the same new one
+   * (two tabs refreshing at once) rather than counting as reuse; 0 turns the window off.
+   */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
   SIGNING_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** How often each replica reloads the active signing key and rotates it when it is due. */
   SIGNING_KEY_CHECK_INTERVAL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),

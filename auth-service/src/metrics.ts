@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from '@board/service-kit';
 
 export type LoginOutcome = 'success' | 'invalid_credentials';
-export type RefreshOutcome = 'rotated' | 'reuse_detected' | 'rejected';
+export type RefreshOutcome = 'rotated' | 'grace' | 'reuse_detected' | 'rejected';
 export type RevocationReason = 'logout' | 'logout_all' | 'session_delete' | 'password_change' | 'reuse_detected' | 'user_deleted';
 
 /** auth-service's own series, on the service's registry. Every label has a small fixed set of values. */
@@ -16,7 +16,7 @@ export function createAuthMetrics(registry: Registry) {
     }),
     refreshes: new Counter({
       name: 'auth_refresh_total',
-      help: 'Refresh attempts, by outcome (reuse_detected means a rotated token was replayed)',
+      help: 'Refresh attempts, by outcome (reuse_detected: a rotated token was replayed; grace: replayed within the grace window, given the same successor)',
       labelNames: ['outcome'] as const,
       registers,
     }),

@@ -1,5 +1,7 @@
+import { hkdfSync } from 'node:crypto';
 import path from 'node:path';
 import {
+  FailureLimit,
   RevocationList,
   checks,
   closeRedis,
@@ -29,6 +31,8 @@ import { runEvery } from './periodic';
 export const SERVICE_NAME = 'auth-service';
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 const REDIS_STARTUP_WAIT_MS = 5_000;
+/** Wrong old passwords per user on a password change: 5 in 15 minutes. */
+const PASSWORD_CHANGE_FAILURES = { max: 5, windowMs: 900_000 };
 
 export type StartOptions = EventServiceStartOptions;
 
@@ -78,7 +82,13 @@ export function start(config: AuthConfig, options: StartOptions = {}): Promise<A
 
     const hasher = await PasswordHasher.create(config.BCRYPT_COST, authMetrics.bcryptDuration);
     const revocations = new SessionRevocations(revocationList, authMetrics, logger);
-    const accounts = new Accounts({ db, hasher, revocations, metrics: authMetrics });
+    const accounts = new Accounts({
+      db,
+      hasher,
+      revocations,
+      metrics: authMetrics,
+      passwordChangeFailures: new FailureLimit(redis, `${config.REDIS_KEY_PREFIX}fail:password-change:`, PASSWORD_CHANGE_FAILURES, logger),
+    });
     const sessions = new SessionManager({
       db,
       hasher,
@@ -90,6 +100,8 @@ export function start(config: AuthConfig, options: StartOptions = {}): Promise<A
         ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       }),
       sessionLifetimeSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      successorKey: Buffer.from(hkdfSync('sha256', config.KEY_ENCRYPTION_SECRET, Buffer.alloc(0), 'auth-service refresh-token successors', 32)),
+      reuseGraceMs: config.REFRESH_REUSE_GRACE_SECONDS * 1_000,
     });
 
     if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {

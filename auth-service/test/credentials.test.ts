@@ -216,6 +216,21 @@ describe('POST /api/auth/password', () => {
     expect((await request(url).get('/api/auth/sessions').set(asGateway(other))).status).toBe(200);
   });
 
+  it('When 5 wrong old passwords were tried, Then a password change is 429 even with the right one, for that user only', async () => {
+    const client = await registerAndLogin(url);
+    const change = (oldPassword: string) =>
+      request(url).post('/api/auth/password').set(asGateway(client)).send({ oldPassword, newPassword: 'a brand new password' });
+    for (let attempt = 0; attempt < 5; attempt += 1) expectErrorResponse(await change(`wrong ${attempt}`), 401, 'INVALID_CREDENTIALS');
+    const refused = await change(client.account.password);
+    expectErrorResponse(refused, 429, 'TOO_MANY_REQUESTS');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(800);
+    // The password did not change, and someone else's change is not held back.
+    await login(url, client.account);
+    const other = await registerAndLogin(url);
+    const otherChange = await request(url).post('/api/auth/password').set(asGateway(other)).send({ oldPassword: other.account.password, newPassword: 'another new password' });
+    expect(otherChange.status).toBe(204);
+  });
+
   it('validates the new password and requires the gateway identity', async () => {
     const client = await registerAndLogin(url);
     const tooShort = await request(url).post('/api/auth/password').set(asGateway(client)).send({ oldPassword: client.account.password, newPassword: 'short' });

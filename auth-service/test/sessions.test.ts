@@ -21,7 +21,8 @@ let url: string;
 
 beforeAll(async () => {
   world = await TestWorld.create('auth_sessions');
-  service = await world.start({ SESSION_CLEANUP_INTERVAL_MS: '1000' });
+  // No grace window here: a replay is reuse at once (the window has its own tests below).
+  service = await world.start({ SESSION_CLEANUP_INTERVAL_MS: '1000', REFRESH_REUSE_GRACE_SECONDS: '0' });
   url = service.url;
 });
 
@@ -78,7 +79,7 @@ describe('POST /api/auth/refresh', () => {
     expect(text).toMatch(/auth_refresh_total\{[^}]*outcome="reuse_detected"[^}]*\} [1-9]/);
   });
 
-  it('lets only one of two concurrent refreshes with the same token win; the other is reuse', async () => {
+  it('without a grace window, lets only one of two concurrent refreshes with the same token win; the other is reuse', async () => {
     const client = await registerAndLogin(url);
     const results = await Promise.all([refresh(url, client), refresh(url, client)]);
     expect(results.map((res) => res.status).sort()).toEqual([200, 401]);
@@ -282,5 +283,42 @@ describe('while Redis is unreachable', () => {
 
     await proxy.start();
     await waitFor(async () => (await request(viaProxy.url).get('/health/ready')).status === 200, { what: 'readiness once Redis is back' });
+  });
+});
+
+describe('the refresh grace window (two tabs refreshing at once)', () => {
+  let graceful: AuthService;
+
+  beforeAll(async () => {
+    graceful = await world.start({ REFRESH_REUSE_GRACE_SECONDS: '2' });
+  });
+
+  afterAll(() => graceful.stop());
+
+  it('When two refreshes present the same token at once, Then both succeed with the same successor and the session lives on', async () => {
+    const client = await registerAndLogin(graceful.url);
+    const results = await Promise.all([refresh(graceful.url, client), refresh(graceful.url, client)]);
+    expect(results.map((res) => res.status)).toEqual([200, 200]);
+    const [first, second] = results.map(clientFrom);
+    expect(second!.refreshToken).toBe(first!.refreshToken);
+    expect(second!.csrfToken).toBe(first!.csrfToken);
+    expect(first!.refreshToken).not.toBe(client.refreshToken);
+    expect(await world.isSessionRevokedInRedis(client.identity.sessionId)).toBe(false);
+    expect((await refresh(graceful.url, first!)).status).toBe(200);
+  });
+
+  it('When the successor was itself rotated already, Then the old token is reuse even inside the window', async () => {
+    const client = await registerAndLogin(graceful.url);
+    const next = clientFrom(await refresh(graceful.url, client));
+    expect((await refresh(graceful.url, next)).status).toBe(200);
+    expectErrorResponse(await refresh(graceful.url, client), 401, 'REFRESH_TOKEN_REUSED');
+  });
+
+  it('When the old token comes back after the window, Then it is reuse and the session is revoked', async () => {
+    const client = await registerAndLogin(graceful.url);
+    expect((await refresh(graceful.url, client)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 2_300));
+    expectErrorResponse(await refresh(graceful.url, client), 401, 'REFRESH_TOKEN_REUSED');
+    await waitFor(() => world.isSessionRevokedInRedis(client.identity.sessionId), { what: 'the family revoked' });
   });
 });

@@ -54,7 +54,15 @@ export async function runEdgeFanout(counts: readonly number[], messagesPerRun = 
     portOffset: 31_000,
     scale: { 'api-gateway': 2, 'realtime-service': 2 },
     // Every stream comes from one address here: lift the per-client limits out of the way.
-    overrides: { LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000', AUTH_RATE_LIMIT_MAX: '1000', BCRYPT_COST: '4', NODE_ENV: 'test' },
+    overrides: {
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_MAX: '100000000',
+      AUTH_RATE_LIMIT_MAX: '1000',
+      BCRYPT_COST: '4',
+      NODE_ENV: 'test',
+      MAX_STREAMS_PER_USER: '1000000',
+      MAX_STREAMS_PER_ADDRESS: '1000000',
+    },
     // And nginx's per-address stream cap, a first line against one client opening thousands.
     edge: { NGINX_EVENTS_PER_IP: '20000' },
   });

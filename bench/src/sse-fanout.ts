@@ -209,6 +209,9 @@ export async function runFanout(counts: readonly number[], messagesPerRun = 5): 
     REDIS_KEY_PREFIX: `${namespace}:`,
     EVENTS_EXCHANGE: exchange,
     EVENTS_QUEUE_PREFIX: `${namespace}.`,
+    // Every client is on this machine's one address: lift the stream caps out of the way.
+    MAX_STREAMS_PER_USER: '1000000',
+    MAX_STREAMS_PER_ADDRESS: '1000000',
   });
   const connection = await amqplib.connect(DEFAULT_LOCAL_SERVERS.amqp);
   const channel = await connection.createConfirmChannel();

@@ -15,6 +15,10 @@ export const configShape = {
   HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(1_000).max(60_000).default(15_000),
   /** A client whose unsent output passes this is dropped rather than buffered without bound. */
   MAX_CLIENT_BUFFER_BYTES: z.coerce.number().int().min(16_384).max(16_777_216).default(262_144),
+  /** Open streams one user may hold across every instance; one more is 429. */
+  MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1_000_000).default(20),
+  /** Open streams one client address may hold across every instance (visitors included; offices share addresses). */
+  MAX_STREAMS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** The reconnection delay announced to clients (the SSE `retry:` field). */
   SSE_RETRY_MS: z.coerce.number().int().min(500).max(60_000).default(3_000),
 };

@@ -19,6 +19,7 @@ import { createRealtimeMetrics } from './metrics';
 import { ClientHub } from './sse/hub';
 import { LiveFeed } from './sse/live-feed';
 import { EventLog } from './store/event-log';
+import { StreamSlots } from './store/stream-slots';
 import { TicketStore } from './store/tickets';
 
 export const SERVICE = 'realtime-service';
@@ -74,8 +75,16 @@ export function start(config: Config, options: StartOptions = {}): Promise<Realt
       logger,
       registry: metrics.registry,
     });
+    const slots = new StreamSlots(redis, prefix, {
+      perUser: config.MAX_STREAMS_PER_USER,
+      perAddress: config.MAX_STREAMS_PER_ADDRESS,
+      // A few heartbeats: slots of an instance that died stop counting within that.
+      leaseMs: config.HEARTBEAT_INTERVAL_MS * 3,
+    });
+    lifecycle.onStop('stream-slots', () => slots.stop());
     const app = createApp({
       tickets: new TicketStore(redis, prefix, options.ticketTtlMs ?? TICKET_TTL_MS),
+      slots,
       revocations,
       eventLog,
       hub,

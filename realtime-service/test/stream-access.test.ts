@@ -68,6 +68,7 @@ describe('stream tickets', () => {
     const res = await request(service.url).post('/api/events/ticket').set(asHeaders(identity));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ ticket: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/), expiresIn: 1 });
+    expect(res.headers['cache-control']).toBe('no-store');
     const key = `${prefix}sse-ticket:${res.body.ticket}`;
     expect(JSON.parse((await redis.get(key)) ?? 'null')).toEqual(identity);
     expect(await redis.pttl(key)).toBeGreaterThan(0);

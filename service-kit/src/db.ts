@@ -41,6 +41,14 @@ export function createPool(settings: DatabaseSettings, logger: Logger, max = 10)
 
 export async function withTransaction<T>(pool: pg.Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // pg-pool listens for a client's errors only while it idles in the pool. A connection lost
+  // while the client is checked out here (between two queries of the transaction) would emit
+  // 'error' with nobody listening and end the process; the next query fails with it instead.
+  let lost = false;
+  const onLost = () => {
+    lost = true;
+  };
+  client.on('error', onLost);
   let broken = false;
   try {
     await client.query('BEGIN');
@@ -52,7 +60,8 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: PoolClien
     await client.query('ROLLBACK').catch(() => (broken = true));
     throw error;
   } finally {
-    client.release(broken);
+    client.off('error', onLost);
+    client.release(broken || lost);
   }
 }
 

@@ -14,6 +14,7 @@ export * from './database';
 export * from './lifecycle';
 export * from './redis';
 export * from './revocation';
+export * from './failure-limit';
 export * from './messaging';
 export * from './events/catalog';
 export * from './events/bindings';

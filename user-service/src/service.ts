@@ -1,6 +1,7 @@
 import path from 'node:path';
 import {
   Counter,
+  FailureLimit,
   RevocationList,
   checks,
   closeRedis,
@@ -20,6 +21,8 @@ import { Directory } from './domain/directory';
 import { CONSUMED_EVENTS, CONSUMER_NAME, handleUserEvent } from './events/user-registered';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
+/** Wrong membership passcodes per user: 5 in 15 minutes. */
+const PASSCODE_FAILURES = { max: 5, windowMs: 900_000 };
 
 export type StartOptions = EventServiceStartOptions;
 
@@ -50,6 +53,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       db: messaging.db,
       revocations: new RevocationList(redis, config.REDIS_KEY_PREFIX),
       memberPasscode: config.MEMBER_PASSCODE,
+      passcodeFailures: new FailureLimit(redis, `${config.REDIS_KEY_PREFIX}fail:passcode:`, PASSCODE_FAILURES, logger),
       membershipRequests: new Counter({
         name: 'membership_requests_total',
         help: 'POST /api/users/me/membership by outcome (granted, unchanged, wrong_passcode)',

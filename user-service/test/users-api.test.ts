@@ -18,11 +18,15 @@ type Method = 'get' | 'post' | 'patch' | 'delete';
 const call = (method: Method, path: string) => request(ctx.service.url)[method](path);
 
 
-/** Everything a request could change: profiles, the outbox and revocations. */
+/**
+ * Everything a request could change: profiles, the outbox and revocations. Counted failures
+ * (`fail:*`, the passcode limit) are not state: a refused guess is meant to count.
+ */
 async function snapshot() {
   const profiles = (await ctx.service.db.query('SELECT * FROM profiles ORDER BY id')).rows;
   const outbox = (await ctx.service.db.query('SELECT id FROM outbox ORDER BY seq')).rows;
-  const revocations = (await ctx.service.redis.keys(`${ctx.redisPrefix}*`)).sort();
+  const keys = await ctx.service.redis.keys(`${ctx.redisPrefix}*`);
+  const revocations = keys.filter((key) => !key.startsWith(`${ctx.redisPrefix}fail:`)).sort();
   return { profiles, outbox, revocations };
 }
 
@@ -127,6 +131,20 @@ describe('PATCH /api/users/me', () => {
       expect(res.status).toBe(200);
       expect(res.body.user.displayName).toBe(me.displayName);
     });
+  });
+
+  it('When a user has tried 5 wrong passcodes, Then even the right one is 429 until the window ends, and other users are not held back', async () => {
+    const guesser = await ctx.seedUser('user');
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      expectErrorResponse(await call('post', '/api/users/me/membership').set(ctx.as(guesser)).send({ passcode: `guess ${attempt}` }), 403, 'WRONG_PASSCODE');
+    }
+    await expectNothingChanged(async () => {
+      const refused = await call('post', '/api/users/me/membership').set(ctx.as(guesser)).send({ passcode: PASSCODE });
+      expectErrorResponse(refused, 429, 'TOO_MANY_REQUESTS');
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(800);
+    });
+    const other = await ctx.seedUser('user');
+    expect((await call('post', '/api/users/me/membership').set(ctx.as(other)).send({ passcode: PASSCODE })).status).toBe(200);
   });
 
   it('is 404 for a caller without a profile', async () => {

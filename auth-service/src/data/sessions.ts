@@ -21,8 +21,10 @@ export interface SessionView {
 export interface RefreshTokenRecord {
   sessionId: string;
   userId: string;
-  /** The token was exchanged for a newer one already: presenting it again is reuse. */
+  /** The token was exchanged for a newer one already: presenting it again is reuse (after the grace window). */
   rotated: boolean;
+  /** How long ago it was rotated, in milliseconds; null when it was not. */
+  rotatedMsAgo: number | null;
   /** The session is neither revoked nor past its absolute expiry. */
   live: boolean;
   csrfHash: string;
@@ -49,11 +51,13 @@ export async function findRefreshTokenForUpdate(tx: Queryable, tokenHash: string
     session_id: string;
     user_id: string;
     rotated: boolean;
+    rotated_ms_ago: string | null;
     live: boolean;
     csrf_hash: string;
     expires_at: Date;
   }>(
     `SELECT t.session_id, s.user_id, t.rotated_at IS NOT NULL AS rotated,
+            (extract(epoch FROM now() - t.rotated_at) * 1000)::bigint AS rotated_ms_ago,
             (s.revoked_at IS NULL AND s.expires_at > now()) AS live, s.csrf_hash, s.expires_at
        FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
       WHERE t.token_hash = $1
@@ -66,6 +70,7 @@ export async function findRefreshTokenForUpdate(tx: Queryable, tokenHash: string
       sessionId: row.session_id,
       userId: row.user_id,
       rotated: row.rotated,
+      rotatedMsAgo: row.rotated_ms_ago === null ? null : Number(row.rotated_ms_ago),
       live: row.live,
       csrfHash: row.csrf_hash,
       expiresAt: row.expires_at,
@@ -74,6 +79,12 @@ export async function findRefreshTokenForUpdate(tx: Queryable, tokenHash: string
 }
 
 /** Replaces `oldTokenHash` with `newTokenHash` and the session's CSRF token, and records the use. */
+/** Whether `tokenHash` is its session's current refresh token (issued and not rotated since). */
+export async function isCurrentRefreshToken(tx: Queryable, tokenHash: string): Promise<boolean> {
+  const { rowCount } = await tx.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NULL', [tokenHash]);
+  return rowCount === 1;
+}
+
 export async function rotateRefreshToken(
   tx: Queryable,
   change: { sessionId: string; oldTokenHash: string; newTokenHash: string; csrfHash: string; ip: string | undefined },

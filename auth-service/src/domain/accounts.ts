@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, Identity, Role } from '@board/service-kit';
+import type { Database, FailureLimit, Identity, Role } from '@board/service-kit';
 import { findCredentialsById, insertCredentials, updatePasswordHash, type Credentials } from '../data/credentials';
 import { revokeUserSessions } from '../data/sessions';
 import type { AuthMetrics } from '../metrics';
@@ -41,6 +41,8 @@ export interface AccountsDeps {
   hasher: PasswordHasher;
   revocations: SessionRevocations;
   metrics: AuthMetrics;
+  /** Wrong old passwords per user on a password change: each costs a bcrypt hash, and guesses the password. */
+  passwordChangeFailures: FailureLimit;
 }
 
 /** Creating accounts and changing passwords. */
@@ -82,10 +84,14 @@ export class Accounts {
 
   /** Needs the current password; every other session of the user is revoked. */
   async changePassword(identity: Identity, oldPassword: string, newPassword: string): Promise<void> {
-    const { db, hasher, revocations } = this.deps;
+    const { db, hasher, revocations, passwordChangeFailures } = this.deps;
     const credentials = await findCredentialsById(db, identity.userId);
     if (!credentials) throw sessionEnded();
-    if (!(await hasher.verify(oldPassword, credentials.passwordHash))) throw invalidCredentials();
+    await passwordChangeFailures.check(identity.userId);
+    if (!(await hasher.verify(oldPassword, credentials.passwordHash))) {
+      await passwordChangeFailures.fail(identity.userId);
+      throw invalidCredentials();
+    }
     const passwordHash = await hasher.hash(newPassword);
     const revoked = await db.transaction(async (tx) => {
       await updatePasswordHash(tx, identity.userId, passwordHash);

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { unauthorized, type Database, type Identity } from '@board/service-kit';
+import { unauthorized, type Database, type Identity, type Transaction } from '@board/service-kit';
 import { findCredentialsByEmail, findCredentialsById, updatePasswordHash, type Credentials } from '../data/credentials';
 import {
   findRefreshTokenForUpdate,
+  isCurrentRefreshToken,
   insertSession,
   listLiveSessions,
   revokeSession,
   revokeUserSessions,
   rotateRefreshToken,
   touchLiveSession,
+  type RefreshTokenRecord,
 } from '../data/sessions';
 import type { AuthMetrics } from '../metrics';
 import { publicUser, type PublicUser } from './accounts';
@@ -18,7 +20,7 @@ import { doubleSubmittedCsrfToken, type PresentedRefresh } from './csrf';
 import { csrfFailed, invalidCredentials, invalidRefreshToken, refreshTokenReused, sessionEnded } from './errors';
 import type { PasswordHasher } from './passwords';
 import type { SessionRevocations } from './revocations';
-import { randomToken, sameSecret, tokenHash } from './tokens';
+import { randomToken, sameSecret, successorTokens, tokenHash } from './tokens';
 
 /** What a client gets when it signs in or refreshes: the body, and the secrets that go into cookies. */
 export interface SignedIn extends IssuedAccessToken {
@@ -49,12 +51,28 @@ export interface SessionManagerDeps {
   revocations: SessionRevocations;
   metrics: AuthMetrics;
   sessionLifetimeSeconds: number;
+  /** Derives a rotated refresh token's successor (see successorTokens). */
+  successorKey: Buffer;
+  /**
+   * How long after a rotation the old refresh token still yields the same successor (two tabs
+   * refreshing at once), instead of counting as reuse; 0 turns the window off.
+   */
+  reuseGraceMs: number;
 }
 
 type RefreshDecision =
   | { kind: 'unknown' | 'ended' | 'csrf' }
   | { kind: 'reused'; revokedSessionId: string | undefined }
-  | { kind: 'rotated'; credentials: Credentials; sessionId: string; refreshToken: string; csrfToken: string; expiresAt: Date };
+  | {
+      kind: 'rotated';
+      credentials: Credentials;
+      sessionId: string;
+      refreshToken: string;
+      csrfToken: string;
+      expiresAt: Date;
+      /** The same successor again, within the grace window. */
+      again?: boolean;
+    };
 
 /**
  * Sessions are refresh-token families: login starts one, each refresh swaps its token for a new
@@ -178,6 +196,8 @@ export class SessionManager {
       const record = await findRefreshTokenForUpdate(tx, oldTokenHash);
       if (!record) return { kind: 'unknown' };
       if (record.rotated) {
+        const again = await this.rotatedAgain(tx, record, refreshToken);
+        if (again) return again;
         if (!(await revokeSession(tx, record.sessionId, record.userId))) return { kind: 'reused', revokedSessionId: undefined };
         await this.deps.revocations.record(tx, record.userId, [record.sessionId], 'reuse_detected');
         return { kind: 'reused', revokedSessionId: record.sessionId };
@@ -186,7 +206,7 @@ export class SessionManager {
       if (!sameSecret(tokenHash(csrfToken), record.csrfHash)) return { kind: 'csrf' };
       const credentials = await findCredentialsById(tx, record.userId);
       if (!credentials) return { kind: 'ended' };
-      const next = { refreshToken: randomToken(), csrfToken: randomToken() };
+      const next = successorTokens(this.deps.successorKey, refreshToken);
       await rotateRefreshToken(tx, {
         sessionId: record.sessionId,
         oldTokenHash,
@@ -196,6 +216,21 @@ export class SessionManager {
       });
       return { kind: 'rotated', credentials, sessionId: record.sessionId, expiresAt: record.expiresAt, ...next };
     });
+  }
+
+  /**
+   * A token rotated a moment ago, presented again (a second tab refreshing at the same time as the
+   * first): within the grace window, while its successor is still the session's current token, it
+   * gets that same successor, so both tabs end up holding one token. The CSRF check is the double
+   * submit only: the session's stored hash already belongs to the successor's CSRF token.
+   */
+  private async rotatedAgain(tx: Transaction, record: RefreshTokenRecord, refreshToken: string): Promise<RefreshDecision | undefined> {
+    if (!record.live || record.rotatedMsAgo === null || record.rotatedMsAgo > this.deps.reuseGraceMs) return undefined;
+    const successor = successorTokens(this.deps.successorKey, refreshToken);
+    if (!(await isCurrentRefreshToken(tx, tokenHash(successor.refreshToken)))) return undefined;
+    const credentials = await findCredentialsById(tx, record.userId);
+    if (!credentials) return { kind: 'ended' };
+    return { kind: 'rotated', credentials, sessionId: record.sessionId, expiresAt: record.expiresAt, ...successor, again: true };
   }
 
   private async start(credentials: Credentials, device: Device): Promise<SignedIn> {
@@ -223,7 +258,7 @@ export class SessionManager {
     const { metrics, revocations } = this.deps;
     switch (decision.kind) {
       case 'rotated':
-        metrics.refreshes.inc({ outcome: 'rotated' });
+        metrics.refreshes.inc({ outcome: decision.again ? 'grace' : 'rotated' });
         return this.signedIn(decision.credentials, decision.sessionId, decision.refreshToken, decision.csrfToken, decision.expiresAt);
       case 'reused':
         metrics.refreshes.inc({ outcome: 'reuse_detected' });

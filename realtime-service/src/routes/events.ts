@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { query } from 'express-validator';
 import {
+  AppError,
   MAX_CHANNEL_NAME_LENGTH,
   callerOf,
   identityFromHeaders,
@@ -19,10 +20,13 @@ import type { ClientHub } from '../sse/hub';
 import type { LiveFeed } from '../sse/live-feed';
 import { resume } from '../sse/resume';
 import type { EventLog } from '../store/event-log';
+import type { StreamSlots } from '../store/stream-slots';
 import type { TicketStore } from '../store/tickets';
 
 export interface EventsRouteDeps {
   tickets: TicketStore;
+  /** Caps on open streams per user and per client address, across instances. */
+  slots: StreamSlots;
   revocations: RevocationList;
   eventLog: EventLog;
   hub: ClientHub;
@@ -57,7 +61,7 @@ const streamQuery = validate(
 );
 
 export function eventsRouter(deps: EventsRouteDeps): Router {
-  const { tickets, revocations, eventLog, hub, liveFeed } = deps;
+  const { tickets, slots, revocations, eventLog, hub, liveFeed } = deps;
   const log = deps.logger.child({ component: 'sse' });
   const router = Router();
 
@@ -73,7 +77,8 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
 
   router.post('/api/events/ticket', requireIdentity, async (req, res) => {
     const ticket = await orUnavailable(tickets.issue(callerOf(req)));
-    res.json({ ticket, expiresIn: Math.ceil(tickets.ttlMs / 1_000) });
+    // A credential, if a short-lived one: no cache along the way may keep it.
+    res.set('Cache-Control', 'no-store').json({ ticket, expiresIn: Math.ceil(tickets.ttlMs / 1_000) });
   });
 
   /** Who opens the stream: the holder of a ticket, or the caller the gateway vouches for. */
@@ -114,8 +119,19 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
     const identity = await currentIdentity(await streamIdentity(req, ticket));
     // An empty Last-Event-ID means the client saw no event yet, as if it were absent.
     const lastEventId = req.get('last-event-id') || lastEventIdParam || undefined;
+    const slot = await orUnavailable(slots.claim({ userId: identity.userId, address: req.ip ?? req.socket.remoteAddress ?? '' }));
+    if (!slot.granted) {
+      const whose = slot.cap === 'user' ? 'this account' : 'this address';
+      throw new AppError(429, 'TOO_MANY_REQUESTS', `Too many open event streams for ${whose}; close one first`, undefined, {
+        'Retry-After': String(RETRY_AFTER_SECONDS),
+      });
+    }
+    res.once('close', () => void slot.release());
     // The client may have left while we checked who it is; its 'close' has been and gone.
-    if (res.closed) return;
+    if (res.closed) {
+      await slot.release();
+      return;
+    }
     // A stream lasts as long as the client stays; its duration would swamp the latency histogram.
     res.locals.skipRequestMetrics = true;
     const client = hub.open(res, identity, channels, lastEventId !== undefined);

@@ -6,6 +6,7 @@ import {
   notFound,
   type Counter,
   type Database,
+  type FailureLimit,
   type Logger,
   type PagePosition,
   type RevocationList,
@@ -28,6 +29,8 @@ export interface DirectoryOptions {
   db: Database;
   revocations: RevocationList;
   memberPasscode: string;
+  /** Wrong passcodes per user: the passcode cannot be guessed at the gateway's general rate. */
+  passcodeFailures: FailureLimit;
   membershipRequests: Counter<'outcome'>;
   logger: Logger;
 }
@@ -68,8 +71,10 @@ export class Directory {
 
   /** Makes a `user` a `member` when the passcode is right; members and admins stay as they are. */
   async becomeMember(id: string, passcode: string): Promise<Profile> {
+    await this.options.passcodeFailures.check(id);
     if (!passcodeMatches(passcode, this.options.memberPasscode)) {
       this.options.membershipRequests.inc({ outcome: 'wrong_passcode' });
+      await this.options.passcodeFailures.fail(id);
       throw new AppError(403, 'WRONG_PASSCODE', 'The passcode is not right');
     }
     const { profile, outcome, event } = await this.options.db.transaction(async (tx) => {
