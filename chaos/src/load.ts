@@ -35,8 +35,10 @@ export const succeeded = (record: WriteRecord) => typeof record.outcome === 'num
  */
 export class WriteLoad {
   readonly records: WriteRecord[] = [];
-  /** Ticks when the in-flight bound held a write back. */
+  /** Ticks when the in-flight bound held a write back, and when that first and last happened. */
   held = 0;
+  heldFrom: number | undefined;
+  heldUntil: number | undefined;
   private issued = 0;
   private inFlight = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
@@ -77,6 +79,8 @@ export class WriteLoad {
     for (let index = 0; index < due; index += 1) {
       if (this.inFlight.size >= MAX_IN_FLIGHT) {
         this.held += 1;
+        this.heldFrom ??= Date.now();
+        this.heldUntil = Date.now();
         return;
       }
       const write = this.write(this.issued);
@@ -121,13 +125,24 @@ export interface WriteSummary {
   failed: number;
   /** Failed writes by status or error. */
   failures: Record<string, number>;
+  /** Time to an answer (any answer), as the client saw it, in milliseconds. */
+  latencyMs?: { p50: number; p99: number; max: number };
 }
 
 export function summarizeWrites(records: readonly WriteRecord[]): WriteSummary {
   const failures: Record<string, number> = {};
   for (const record of records) if (!succeeded(record)) failures[record.outcome] = (failures[record.outcome] ?? 0) + 1;
   const ok = records.filter(succeeded).length;
-  return { attempted: records.length, succeeded: ok, failed: records.length - ok, failures };
+  const latencies = records.filter((record) => record.endedAt > 0 && record.startedAt > 0).map((record) => record.endedAt - record.startedAt);
+  latencies.sort((a, b) => a - b);
+  const at = (share: number) => latencies[Math.min(latencies.length - 1, Math.ceil(share * latencies.length) - 1)]!;
+  return {
+    attempted: records.length,
+    succeeded: ok,
+    failed: records.length - ok,
+    failures,
+    ...(latencies.length > 0 ? { latencyMs: { p50: at(0.5), p99: at(0.99), max: latencies.at(-1)! } } : {}),
+  };
 }
 
 /** A steady loop of reads (GET /api/messages) while the fault lasts: does the API keep serving? */

@@ -91,6 +91,7 @@ export function printScenario(result: ScenarioResult): void {
   ];
   if (result.reads) out.push(`reads: ${result.reads.succeeded}/${result.reads.attempted} ok${result.reads.failed ? ` (${JSON.stringify(result.reads.failures)})` : ''}`);
   if (Object.keys(result.writes.failures).length > 0) out.push(`failed writes by outcome: ${JSON.stringify(result.writes.failures)}`);
+  if (result.writes.latencyMs) out.push(`write latency: p50 ${result.writes.latencyMs.p50} ms, p99 ${result.writes.latencyMs.p99} ms, max ${result.writes.latencyMs.max} ms`);
   if (result.clients.length > 0) out.push(table(clientRows(result)));
   for (const failure of result.failures) out.push(`  FAIL: ${failure}`);
   out.push(`  logs: ${result.logDir}`);

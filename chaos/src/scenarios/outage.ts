@@ -141,7 +141,12 @@ export async function runOutage(spec: OutageSpec, options: ChaosOptions): Promis
       details: {
         crashes: chaos.crashes,
         outage: { seconds: outageSeconds, startedAt: new Date(faultStart).toISOString(), endedAt: new Date(faultEnd).toISOString() },
-        writesHeldByInFlightBound: load.held,
+        // The load generator shares its process with the SSE clients: when they take a backlog, it can fall behind.
+        writesHeldByInFlightBound: {
+          ticks: load.held,
+          fromSecondsAfterOutage: load.heldFrom === undefined ? null : seconds(load.heldFrom - faultEnd),
+          untilSecondsAfterOutage: load.heldUntil === undefined ? null : seconds(load.heldUntil - faultEnd),
+        },
         writesFailedAfterRecovery: failedAfterRecovery.length,
         lostWrites: lostWrites.slice(0, 20),
         storedMessages: stored.size,
