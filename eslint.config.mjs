@@ -19,7 +19,7 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off', 'no-console': 'off' },
   },
   {
-    files: ['**/test/**', 'e2e/**', 'bench/**', 'stack/**'],
+    files: ['**/test/**', 'e2e/**', 'bench/**', 'chaos/**', 'stack/**'],
     rules: { 'no-console': 'off' },
   },
 );
