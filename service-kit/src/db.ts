@@ -67,6 +67,8 @@ export async function withTransaction<T>(pool: pg.Pool, work: (client: PoolClien
 
 const UNDEFINED_DATABASE = '3D000';
 const DUPLICATE_DATABASE = '42P04';
+/** Two replicas creating the database at the same moment: the loser trips the catalog's unique index. */
+const UNIQUE_VIOLATION = '23505';
 
 /** Creates the database named in DATABASE_URL when it does not exist yet (development convenience). */
 export async function ensureDatabase(settings: DatabaseSettings, logger: Logger): Promise<void> {
@@ -88,7 +90,8 @@ export async function ensureDatabase(settings: DatabaseSettings, logger: Logger)
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
     logger.info({ database: name }, 'created database');
   } catch (error) {
-    if ((error as { code?: string }).code !== DUPLICATE_DATABASE) throw error;
+    const { code } = error as { code?: string };
+    if (code !== DUPLICATE_DATABASE && code !== UNIQUE_VIOLATION) throw error;
   } finally {
     await admin.end();
   }

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { currentContext } from './context';
+import { isDependencyFailure } from './events/dependency-failure';
 
 export interface ErrorDetail {
   field?: string;
@@ -87,7 +88,13 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
   next(notFound(`No route for ${req.method} ${req.path}`));
 };
 
-/** The one place errors become responses: client errors as they are, anything else as a logged 500. */
+/** Seconds a client is told to wait when a dependency (PostgreSQL, Redis) is unreachable. */
+const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The one place errors become responses: client errors as they are, an unreachable dependency as
+ * 503 with Retry-After (an outage, worth retrying, not a bug), anything else as a logged 500.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) {
@@ -99,6 +106,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (clientError) {
       if (clientError.status >= 500) logger.warn({ err: error, code: clientError.code }, clientError.message);
       sendError(res, clientError);
+      return;
+    }
+    if (isDependencyFailure(error)) {
+      logger.warn({ err: error, method: req.method, path: req.path }, 'a dependency is unreachable');
+      sendError(res, serviceUnavailable('The service is temporarily unavailable; try again later', DEPENDENCY_RETRY_AFTER_SECONDS));
       return;
     }
     logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');

@@ -24,6 +24,9 @@ function buildApp(readiness = {}) {
   routes.get('/api/boom', async () => {
     throw new Error('database password is hunter2');
   });
+  routes.get('/api/database-down', async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  });
   const app = createHttpApp({ logger: captured.logger, metrics, readiness, routes, jsonLimit: '1kb' });
   return { app, captured, metrics };
 }
@@ -78,6 +81,14 @@ describe('createHttpApp', () => {
     expectErrorResponse(res, 500, 'INTERNAL_ERROR');
     expect(JSON.stringify(res.body)).not.toMatch(/hunter2|at .*\.ts/);
     expect(captured.lines().some((line) => line.msg === 'unhandled error')).toBe(true);
+  });
+
+  it('When a dependency is unreachable, Then the answer is 503 with Retry-After, not a 500', async () => {
+    const { app } = buildApp();
+    const res = await request(app).get('/api/database-down');
+    expectErrorResponse(res, 503, 'SERVICE_UNAVAILABLE');
+    expect(res.headers['retry-after']).toBe('5');
+    expect(JSON.stringify(res.body)).not.toMatch(/5432/);
   });
 
   it('keeps a sane incoming request id, replaces a weird one, and logs it on every request line', async () => {
