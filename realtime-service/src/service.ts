@@ -10,6 +10,7 @@ import {
   startService,
   topologyFrom,
   type Logger,
+  type Redis,
   type StartedService,
 } from '@board/service-kit';
 import { createApp } from './app';
@@ -30,6 +31,8 @@ export interface StartOptions {
   logger?: Logger;
   /** How long a stream ticket lives; tests shorten it to see one expire. */
   ticketTtlMs?: number;
+  /** Replaces the revocation list built on this service's Redis (tests time its answers). */
+  revocations?: (redis: Redis, prefix: string) => RevocationList;
 }
 
 export interface RealtimeService extends StartedService {
@@ -49,7 +52,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Realt
     lifecycle.onStop('rabbitmq', () => connection.close());
 
     const eventLog = new EventLog(redis, prefix, config.STREAM_MAX_LENGTH);
-    const revocations = new RevocationList(redis, prefix);
+    const revocations = options.revocations?.(redis, prefix) ?? new RevocationList(redis, prefix);
     const hub = new ClientHub({
       metrics: createRealtimeMetrics(metrics.registry),
       maxBufferBytes: config.MAX_CLIENT_BUFFER_BYTES,

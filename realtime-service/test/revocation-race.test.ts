@@ -1,0 +1,70 @@
+import { RevocationList, closeRedis, createRedis, redisReady, type Redis, type TokenStanding, type Topology } from '@board/service-kit';
+import { silentLogger, testTopology, waitFor } from '@board/service-kit/testing';
+import { start, type RealtimeService } from '../src/service';
+import { SseReader } from './support/sse-reader';
+import { REDIS_URL, asHeaders, deleteKeys, removeTopology, someone, testConfig, testPrefix, waitUntilReady } from './support/harness';
+
+/**
+ * A revocation list whose answer for one session is read from Redis at once but handed over only
+ * when the test says so: the moment between the stream route's check and the stream's
+ * registration, when a revocation notice finds no stream to close.
+ */
+class HeldAnswers extends RevocationList {
+  heldSession: string | undefined;
+  held = false;
+  private release: (() => void) | undefined;
+
+  override async standing(sessionId: string, userId: string): Promise<TokenStanding> {
+    const answer = await super.standing(sessionId, userId);
+    if (sessionId !== this.heldSession) return answer;
+    this.heldSession = undefined;
+    this.held = true;
+    await new Promise<void>((resolve) => (this.release = resolve));
+    return answer;
+  }
+
+  handOver(): void {
+    this.release?.();
+  }
+}
+
+let topology: Topology;
+let prefix: string;
+let redis: Redis;
+let held: HeldAnswers;
+let service: RealtimeService;
+
+beforeAll(async () => {
+  topology = testTopology();
+  prefix = testPrefix();
+  redis = createRedis(REDIS_URL, silentLogger(), 'revocation-race-test');
+  await redisReady(redis);
+  service = await start(testConfig(topology, prefix), {
+    revocations: (serviceRedis, servicePrefix) => (held = new HeldAnswers(serviceRedis, servicePrefix)),
+  });
+  await waitUntilReady(service.url);
+});
+
+afterAll(async () => {
+  await service.stop();
+  await removeTopology(topology);
+  await deleteKeys(redis, prefix);
+  await closeRedis(redis);
+});
+
+describe('a session revoked while its stream is being opened', () => {
+  it('When the revocation lands between the check and the registration, Then the stream still closes', async () => {
+    const identity = someone('member');
+    held.heldSession = identity.sessionId;
+    const opening = SseReader.open(`${service.url}/api/events?channels=general`, asHeaders(identity));
+    await waitFor(() => held.held, { what: 'the route to have checked the session' });
+
+    // Announced now, the notice finds no stream of this session to close.
+    await new RevocationList(redis, prefix).revokeSessions([identity.sessionId]);
+    held.handOver();
+
+    const reader = await opening;
+    expect(reader.status).toBe(200);
+    await reader.waitForEnd(3_000);
+  });
+});
