@@ -225,7 +225,7 @@ export class SessionManager {
    * submit only: the session's stored hash already belongs to the successor's CSRF token.
    */
   private async rotatedAgain(tx: Transaction, record: RefreshTokenRecord, refreshToken: string): Promise<RefreshDecision | undefined> {
-    if (!record.live || record.rotatedMsAgo === null || record.rotatedMsAgo > this.deps.reuseGraceMs) return undefined;
+    if (!record.live || record.rotatedMsAgo === null || record.rotatedMsAgo >= this.deps.reuseGraceMs) return undefined;
     const successor = successorTokens(this.deps.successorKey, refreshToken);
     if (!(await isCurrentRefreshToken(tx, tokenHash(successor.refreshToken)))) return undefined;
     const credentials = await findCredentialsById(tx, record.userId);
