@@ -72,6 +72,8 @@ export const configShape = {
   JWT_AUDIENCE: z.string().min(1).default('message-board'),
   /** How long a fetched signing key is trusted before the JWKS is read again. */
   JWKS_CACHE_MAX_AGE_MS: positiveInt(600_000),
+  /** How often the whole JWKS is read, so a newly published key is known before tokens use it. */
+  JWKS_REFRESH_INTERVAL_MS: positiveInt(60_000),
   /** JWKS fetches per minute at most: bounds the refetches that tokens with made-up `kid`s can cause. */
   JWKS_REQUESTS_PER_MINUTE: positiveInt(10),
 

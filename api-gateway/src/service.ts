@@ -73,6 +73,19 @@ export function start(config: GatewayConfig, options: StartOptions = {}): Promis
     const rateLimits = createRateLimits({ config, redis, logger, metrics: gatewayMetrics });
     lifecycle.onStop('rate-limits', () => rateLimits.shutdown());
 
+    const verifier = new TokenVerifier({
+      jwksUri: new URL('/api/auth/.well-known/jwks.json', config.AUTH_SERVICE_URL[0]).toString(),
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS,
+      jwksRequestsPerMinute: config.JWKS_REQUESTS_PER_MINUTE,
+      fetchTimeoutMs: JWKS_FETCH_TIMEOUT_MS,
+    });
+    const keyRefresh = setInterval(() => {
+      verifier.refreshKeys().catch((error: unknown) => logger.warn({ err: error }, 'could not read the JWKS; keeping the keys known so far'));
+    }, config.JWKS_REFRESH_INTERVAL_MS).unref();
+    lifecycle.onStop('jwks-refresh', () => clearInterval(keyRefresh));
+
     const app = createApp({
       logger,
       metrics,
@@ -85,14 +98,7 @@ export function start(config: GatewayConfig, options: StartOptions = {}): Promis
       upstreams,
       rateLimits,
       authentication: {
-        verifier: new TokenVerifier({
-          jwksUri: new URL('/api/auth/.well-known/jwks.json', config.AUTH_SERVICE_URL[0]).toString(),
-          issuer: config.JWT_ISSUER,
-          audience: config.JWT_AUDIENCE,
-          cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS,
-          jwksRequestsPerMinute: config.JWKS_REQUESTS_PER_MINUTE,
-          fetchTimeoutMs: JWKS_FETCH_TIMEOUT_MS,
-        }),
+        verifier,
         revocations,
         rejections: gatewayMetrics.authRejections,
       },

@@ -60,6 +60,21 @@ export class TokenVerifier {
     });
   }
 
+  /**
+   * Reads the whole JWKS now: keys published since the last read (the next signing key) are known
+   * before any token names them, so a rotation never depends on the unknown-kid refetch budget,
+   * which tokens with made-up kids can spend. Keys no longer published are forgotten.
+   */
+  async refreshKeys(): Promise<void> {
+    const published = new Set<string>();
+    for (const key of await this.jwks.getSigningKeys()) {
+      if (!key.kid) continue;
+      published.add(key.kid);
+      if (!this.knownKeys.has(key.kid)) this.knownKeys.set(key.kid, { source: key, publicKey: createPublicKey(key.getPublicKey()) });
+    }
+    for (const kid of this.knownKeys.keys()) if (!published.has(kid)) this.knownKeys.delete(kid);
+  }
+
   /** The identity a valid token carries; an AppError (401, or 503 when the keys cannot be fetched) otherwise. */
   async verify(token: string): Promise<Identity> {
     const remembered = this.verified.get(token);
