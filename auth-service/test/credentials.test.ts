@@ -41,14 +41,24 @@ describe('POST /api/auth/register', () => {
     expect(Number.isNaN(Date.parse(res.body.user.createdAt))).toBe(false);
   });
 
-  it('stores only a bcrypt hash of the password and ignores unknown fields', async () => {
+  it('refuses unknown or read-only fields (a role, an id) with 400, creating nothing', async () => {
     const account = newAccount();
     const res = await request(url)
       .post('/api/auth/register')
-      .send({ ...account, displayName: '  Ada L.  ', role: 'admin', id: '00000000-0000-0000-0000-000000000000' });
+      .send({ ...account, role: 'admin', id: '00000000-0000-0000-0000-000000000000' });
+    expectErrorResponse(res, 400, 'VALIDATION_FAILED');
+    expect(JSON.stringify(res.body.error.details)).toContain('role, id');
+    const { rowCount } = await service.pool.query('SELECT 1 FROM credentials WHERE email = $1', [account.email.toLowerCase()]);
+    expect(rowCount).toBe(0);
+  });
+
+  it('stores only a bcrypt hash of the password', async () => {
+    const account = newAccount();
+    const res = await request(url)
+      .post('/api/auth/register')
+      .send({ ...account, displayName: '  Ada L.  ' });
     expect(res.status).toBe(201);
     expect(res.body.user).toMatchObject({ displayName: 'Ada L.', role: 'user' });
-    expect(res.body.user.id).not.toBe('00000000-0000-0000-0000-000000000000');
     const { rows } = await service.pool.query('SELECT password_hash FROM credentials WHERE user_id = $1', [res.body.user.id]);
     expect(rows[0].password_hash).toMatch(/^\$2b\$04\$/);
     expect(rows[0].password_hash).not.toContain(account.password);

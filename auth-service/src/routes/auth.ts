@@ -1,5 +1,5 @@
 import { Router, type Request, type Response } from 'express';
-import { AppError, callerOf, identityFromHeaders, validate, validated } from '@board/service-kit';
+import { AppError, callerOf, identityFromHeaders, onlyFields, validate, validated } from '@board/service-kit';
 import type { Accounts, Registration } from '../domain/accounts';
 import type { Device, SessionManager, SignedIn } from '../domain/sessions';
 import { identified } from './identity';
@@ -28,10 +28,14 @@ function sendSignedIn(res: Response, signedIn: SignedIn): void {
 export function authRouter({ accounts, sessions }: AuthRouterDeps): Router {
   const router = Router();
 
-  router.post('/api/auth/register', validate(emailField(), usernameField(), newPasswordField('password'), displayNameField()), async (req, res) => {
-    const user = await accounts.register(validated<Registration>(req));
-    res.status(201).json({ user });
-  });
+  router.post(
+    '/api/auth/register',
+    validate(onlyFields('email', 'username', 'password', 'displayName'), emailField(), usernameField(), newPasswordField('password'), displayNameField()),
+    async (req, res) => {
+      const user = await accounts.register(validated<Registration>(req));
+      res.status(201).json({ user });
+    },
+  );
 
   router.post('/api/auth/login', validate(emailField(), presentedPasswordField('password')), async (req, res) => {
     const { email, password } = validated<{ email: string; password: string }>(req);
