@@ -33,6 +33,29 @@ export const succeeded = (record: WriteRecord) => typeof record.outcome === 'num
  * users, whatever the answers take (a slow stack does not slow the load down, as real users do
  * not wait for each other). Every write has a unique body, so the checks can find it afterwards.
  */
+/** What every scenario's write load takes from the run: the rate and the per-request timeout. */
+export interface LoadSettings {
+  rate: number;
+  requestTimeoutSeconds: number;
+}
+
+/** A scenario's write load, started: `settings.rate` writes a second for at most `seconds`. */
+export function startWriteLoad(
+  target: Pick<WriteLoadOptions, 'client' | 'writers' | 'channel' | 'label'>,
+  settings: LoadSettings,
+  seconds: number,
+): WriteLoad {
+  const load = new WriteLoad({
+    ...target,
+    ratePerSecond: settings.rate,
+    maxWrites: Math.ceil(settings.rate * seconds),
+    maxSeconds: seconds,
+    timeoutMs: settings.requestTimeoutSeconds * 1_000,
+  });
+  load.start();
+  return load;
+}
+
 export class WriteLoad {
   readonly records: WriteRecord[] = [];
   /** Ticks when the in-flight bound held a write back, and when that first and last happened. */

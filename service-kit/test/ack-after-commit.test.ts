@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { createPool, migrate } from '../src/db';
+import { createPool } from '../src/db';
 import { Database } from '../src/database';
 import { AmqpConnection } from '../src/events/connection';
 import { EventConsumer, type HandlerOutcome } from '../src/events/consumer';
@@ -10,7 +9,6 @@ import { queueName, type Topology } from '../src/events/topology';
 import {
   TEST_AMQP_URL,
   TcpProxy,
-  createTestDatabase,
   deleteTopology,
   publishRaw,
   silentLogger,
@@ -18,6 +16,7 @@ import {
   waitFor,
   type TestDatabase,
 } from '../src/testing';
+import { createFixtureDatabase } from './support/fixture-database';
 
 /*
  * A consumer acknowledges an event only after the handler's transaction committed. If it dies in
@@ -35,8 +34,7 @@ let topology: Topology;
 let queue: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase('kit_ack_after_commit');
-  await migrate({ DATABASE_URL: database.url }, path.join(__dirname, 'fixtures', 'migrations'), logger);
+  database = await createFixtureDatabase('kit_ack_after_commit');
   pool = createPool({ DATABASE_URL: database.url }, logger);
   db = new Database(pool, 'kit-test');
   topology = testTopology();

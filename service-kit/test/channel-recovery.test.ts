@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import type pg from 'pg';
-import { createPool, migrate } from '../src/db';
+import { createPool } from '../src/db';
 import { Database } from '../src/database';
 import { AmqpConnection } from '../src/events/connection';
 import { EventConsumer } from '../src/events/consumer';
@@ -11,7 +10,8 @@ import { OutboxRelay } from '../src/events/outbox-relay';
 import { EventPublisher } from '../src/events/publisher';
 import { checks } from '../src/health';
 import { queueName, type Topology } from '../src/events/topology';
-import { TEST_AMQP_URL, createTestDatabase, deleteTopology, publishRaw, silentLogger, testTopology, waitFor, type TestDatabase } from '../src/testing';
+import { TEST_AMQP_URL, deleteTopology, publishRaw, silentLogger, testTopology, waitFor, type TestDatabase } from '../src/testing';
+import { createFixtureDatabase } from './support/fixture-database';
 
 const logger = silentLogger();
 const CONSUMER = 'recovery';
@@ -21,8 +21,7 @@ let topology: Topology;
 const started: { close: () => Promise<void> }[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase('kit_channel_recovery');
-  await migrate({ DATABASE_URL: database.url }, path.join(__dirname, 'fixtures', 'migrations'), logger);
+  database = await createFixtureDatabase('kit_channel_recovery');
   pool = createPool({ DATABASE_URL: database.url }, logger);
 });
 

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Registry } from 'prom-client';
-import { createPool, migrate } from '../src/db';
+import { createPool } from '../src/db';
 import { Database } from '../src/database';
 import { AmqpConnection } from '../src/events/connection';
 import { EventConsumer } from '../src/events/consumer';
@@ -12,7 +11,6 @@ import { deadLetterQueueName, queueName, type Topology } from '../src/events/top
 import {
   TEST_AMQP_URL,
   TcpProxy,
-  createTestDatabase,
   deleteTopology,
   peekQueue,
   publishRaw,
@@ -21,6 +19,7 @@ import {
   waitFor,
   type TestDatabase,
 } from '../src/testing';
+import { createFixtureDatabase } from './support/fixture-database';
 
 const logger = silentLogger();
 const RETRY_DELAYS = [20, 40];
@@ -38,8 +37,7 @@ let consumer: EventConsumer;
 const registry = new Registry();
 
 beforeAll(async () => {
-  database = await createTestDatabase('kit_consumer_outage');
-  await migrate({ DATABASE_URL: database.url }, path.join(__dirname, 'fixtures', 'migrations'), logger);
+  database = await createFixtureDatabase('kit_consumer_outage');
   pool = createPool({ DATABASE_URL: database.url }, logger);
   const server = new URL(database.url);
   proxy = await TcpProxy.create({ host: server.hostname, port: Number(server.port || 5432) });

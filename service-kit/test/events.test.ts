@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { createPool, migrate } from '../src/db';
+import { createPool } from '../src/db';
 import { Database } from '../src/database';
 import { AmqpConnection } from '../src/events/connection';
 import { EventConsumer } from '../src/events/consumer';
@@ -12,7 +11,6 @@ import { deadLetterQueueName, queueName, type Topology } from '../src/events/top
 import {
   TEST_AMQP_URL,
   TcpProxy,
-  createTestDatabase,
   deleteTopology,
   peekQueue,
   publishRaw,
@@ -21,6 +19,7 @@ import {
   waitFor,
   type TestDatabase,
 } from '../src/testing';
+import { createFixtureDatabase } from './support/fixture-database';
 
 const logger = silentLogger();
 const RETRY_DELAYS = [50, 100];
@@ -32,8 +31,7 @@ let proxy: TcpProxy;
 const started: { close: () => Promise<void> }[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase('kit_events');
-  await migrate({ DATABASE_URL: database.url }, path.join(__dirname, 'fixtures', 'migrations'), logger);
+  database = await createFixtureDatabase('kit_events');
   pool = createPool({ DATABASE_URL: database.url }, logger);
   topology = testTopology();
   const broker = new URL(TEST_AMQP_URL);

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import type pg from 'pg';
-import { createPool, migrate } from '../src/db';
+import { createPool } from '../src/db';
 import { Database } from '../src/database';
 import { CONSUMER_BINDINGS } from '../src/events/bindings';
 import { AmqpConnection } from '../src/events/connection';
@@ -13,7 +12,6 @@ import { queueName, type Topology } from '../src/events/topology';
 import {
   TEST_AMQP_URL,
   TcpProxy,
-  createTestDatabase,
   deleteTopology,
   observeEvents,
   peekQueue,
@@ -22,6 +20,7 @@ import {
   waitFor,
   type TestDatabase,
 } from '../src/testing';
+import { createFixtureDatabase } from './support/fixture-database';
 
 const logger = silentLogger();
 let database: TestDatabase;
@@ -31,8 +30,7 @@ let proxy: TcpProxy;
 const started: { close: () => Promise<void> }[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase('kit_topology');
-  await migrate({ DATABASE_URL: database.url }, path.join(__dirname, 'fixtures', 'migrations'), logger);
+  database = await createFixtureDatabase('kit_topology');
   pool = createPool({ DATABASE_URL: database.url }, logger);
   const broker = new URL(TEST_AMQP_URL);
   proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });

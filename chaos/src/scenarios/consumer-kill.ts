@@ -3,7 +3,7 @@ import type { BoardClient } from '../../../stack/dist/board-client';
 import { adminSession, eventually, listChannel, newUsers, register, sleep, type Session } from '../board';
 import { deliveryProblems, keyedDelivery, type ClientDelivery } from '../delivery';
 import { crashFailures, deadLetters, setAsideFailures, isAlive, notableLogLines, queueDepths, startChaosStack, type ChaosStack } from '../harness';
-import { errorCode, summarizeWrites, succeeded, WriteLoad, type WriteRecord } from '../load';
+import { errorCode, startWriteLoad, summarizeWrites, succeeded, type WriteRecord } from '../load';
 import type { ChaosOptions } from '../options';
 import { seconds, type ScenarioResult } from '../report';
 import { openStreams, type ResumingStream } from '../sse';
@@ -58,17 +58,7 @@ export async function consumerKill(options: ChaosOptions): Promise<ScenarioResul
     streams.push(...(await openStreams(client.baseUrl, stack.certificate, [admin.token], options.clients, CHANNEL)));
     const authored = await postAs(client, authors, options.messagesPerAuthor);
 
-    const load = new WriteLoad({
-      client,
-      writers,
-      channel: CHANNEL,
-      label: `${chaos.namespace} write`,
-      ratePerSecond: options.rate,
-      maxWrites: Math.ceil(options.rate * 300),
-      maxSeconds: 300,
-      timeoutMs: options.requestTimeoutSeconds * 1_000,
-    });
-    load.start();
+    const load = startWriteLoad({ client, writers, channel: CHANNEL, label: `${chaos.namespace} write` }, options, 300);
     await sleep(options.warmupSeconds * 1_000);
 
     const registered: string[] = [];

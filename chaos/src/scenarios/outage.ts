@@ -1,7 +1,7 @@
 import { adminSession, listChannel, newUsers, sleep } from '../board';
 import { createdDelivery, deliveryProblems, waitForDelivery } from '../delivery';
 import { crashFailures, deadLetters, setAsideFailures, logLines, notableLogLines, queueDepths, startChaosStack, type ServerName } from '../harness';
-import { ReadLoad, summarizeWrites, succeeded, WriteLoad, type WriteRecord } from '../load';
+import { ReadLoad, startWriteLoad, summarizeWrites, succeeded, type WriteRecord } from '../load';
 import type { ChaosOptions, ScenarioName } from '../options';
 import { ReadinessWatch } from '../readiness';
 import { seconds, type ScenarioResult } from '../report';
@@ -42,18 +42,8 @@ export async function runOutage(spec: OutageSpec, options: ChaosOptions): Promis
     watch.start();
 
     const loadSeconds = options.warmupSeconds + outageSeconds + options.afterSeconds;
-    const load = new WriteLoad({
-      client,
-      writers,
-      channel: CHANNEL,
-      label: `${chaos.namespace} write`,
-      ratePerSecond: options.rate,
-      maxWrites: Math.ceil(options.rate * loadSeconds),
-      maxSeconds: loadSeconds,
-      timeoutMs: options.requestTimeoutSeconds * 1_000,
-    });
     const reads = spec.reads ? new ReadLoad(client, admin, CHANNEL, 100, options.requestTimeoutSeconds * 1_000) : undefined;
-    load.start();
+    const load = startWriteLoad({ client, writers, channel: CHANNEL, label: `${chaos.namespace} write` }, options, loadSeconds);
     reads?.start();
     await sleep(options.warmupSeconds * 1_000);
     const faultStart = Date.now();

@@ -2,7 +2,7 @@ import type { BoardClient } from '../../../stack/dist/board-client';
 import { adminSession, listChannel, newUsers, sleep, type Session } from '../board';
 import { createdDelivery, deliveryProblems, waitForDelivery } from '../delivery';
 import { crashFailures, deadLetters, setAsideFailures, notableLogLines, queueDepths, startChaosStack, type ChaosStack } from '../harness';
-import { errorCode, summarizeWrites, succeeded, WriteLoad, type WriteRecord } from '../load';
+import { errorCode, startWriteLoad, summarizeWrites, succeeded, type WriteRecord } from '../load';
 import type { ChaosOptions } from '../options';
 import { seconds, type ScenarioResult } from '../report';
 import { ResumingStream } from '../sse';
@@ -41,17 +41,7 @@ export async function replicas(options: ChaosOptions): Promise<ScenarioResult> {
     const listeners = await newUsers(client, 'listener', Math.min(options.clients, 4));
     const placement = await openOnBothRealtimes(chaos, listeners, options.clients, streams);
 
-    const load = new WriteLoad({
-      client,
-      writers,
-      channel: CHANNEL,
-      label: `${chaos.namespace} write`,
-      ratePerSecond: options.rate,
-      maxWrites: Math.ceil(options.rate * 120),
-      maxSeconds: 120,
-      timeoutMs: options.requestTimeoutSeconds * 1_000,
-    });
-    load.start();
+    const load = startWriteLoad({ client, writers, channel: CHANNEL, label: `${chaos.namespace} write` }, options, 120);
     const sequences = planSequences(options.sequences, writers);
     const sequencesStarted = Date.now();
     await runAll(sequences, options.concurrency, (sequence) => runSequence(client, sequence, options.requestTimeoutSeconds * 1_000));
