@@ -17,7 +17,7 @@ import type { RateLimits } from './limits/rate-limits';
 import { setForwardedHeaders, stripClientIdentity } from './proxy/forwarding';
 import type { Upstream } from './proxy/upstream';
 import { upstreamHealth } from './proxy/upstream-health';
-import { isCredentialAttempt, isEventStream, isLoginAttempt, routeFamilyOf, routingPath, type UpstreamName } from './routes';
+import { isCredentialAttempt, isEventStream, routeFamilyOf, routingPath, type UpstreamName } from './routes';
 
 /** The kit's basics, though the gateway builds its own app: it must not parse bodies. */
 export interface AppDeps extends HttpAppBasics {
@@ -78,16 +78,11 @@ function apiPipeline(deps: AppDeps): Router {
 }
 
 /**
- * The stricter limits on login and register. Mounted behind one cheap test, so that the other
- * requests (nearly all of them) skip three middlewares instead of each deciding to skip itself.
+ * The stricter limit on login and register, behind one cheap test so that the other requests
+ * (nearly all of them) skip it. Failed logins per account are auth-service's (LoginThrottle): only
+ * it knows which devices logged in before.
  */
-function credentialChecks({ bodyLimitBytes, rateLimits }: AppDeps): Router {
-  const checks = Router();
-  checks.use(rateLimits.credentialsPerClient);
-  checks.use(bufferRequestBody(bodyLimitBytes, (req) => isLoginAttempt(req.method, routingPath(req))));
-  checks.use(rateLimits.loginsPerAccount);
-  return checks;
-}
+const credentialChecks = ({ rateLimits }: AppDeps): RequestHandler => rateLimits.credentialsPerClient;
 
 const isCredentialRequest = (req: Request): boolean => isCredentialAttempt(req.method, routingPath(req));
 

@@ -3,10 +3,9 @@ import type { Request, RequestHandler } from 'express';
 import { AppError } from '@board/service-kit';
 
 /*
- * Request bodies normally stream to the upstream untouched; the gateway never parses them. Two
- * kinds are read into memory first (never more than the body limit): login bodies, whose email
- * keys the per-account limit, and chunked bodies, whose size is only known once they end. Either
- * way the upstream gets the exact bytes the client sent, with a Content-Length.
+ * Request bodies normally stream to the upstream untouched; the gateway never parses them. Chunked
+ * bodies are read into memory first (never more than the body limit), as their size is only known
+ * once they end; the upstream gets the exact bytes the client sent, with a Content-Length.
  */
 
 const bufferedBodies = new WeakMap<IncomingMessage, Buffer>();
@@ -76,19 +75,4 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.once('error', onAbort);
     req.once('close', onAbort);
   });
-}
-
-/** The lower-cased email of a buffered login body, when it is JSON with one. */
-export function loginEmailOf(req: IncomingMessage): string | undefined {
-  const body = bufferedBodies.get(req);
-  if (!body) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return undefined;
-    const { email } = parsed as Record<string, unknown>;
-    const normalized = typeof email === 'string' ? email.trim().toLowerCase() : '';
-    return normalized.length > 0 ? normalized : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -85,8 +85,6 @@ export const configShape = {
   AUTH_RATE_LIMIT_WINDOW_MS: positiveInt(900_000),
   /** Login and register attempts per client IP per window. */
   AUTH_RATE_LIMIT_MAX: positiveInt(20),
-  /** Failed login attempts per account (email) per window. */
-  ACCOUNT_RATE_LIMIT_MAX: positiveInt(10),
 
   /** Time an upstream has to send its response headers; each upstream may override it. */
   UPSTREAM_TIMEOUT_MS: positiveInt(10_000),

@@ -45,8 +45,6 @@ export function routeFamilyOf(path: string): RouteFamily | undefined {
 
 export const isPublicRoute = (method: string, path: string): boolean => PUBLIC_ROUTES.has(`${method} ${path}`);
 
-export const isLoginAttempt = (method: string, path: string): boolean => method === 'POST' && path === '/api/auth/login';
-
 export const isCredentialAttempt = (method: string, path: string): boolean =>
   method === 'POST' && (path === '/api/auth/login' || path === '/api/auth/register');
 

@@ -39,7 +39,20 @@ export const configShape = (env: Env) => ({
    * (two tabs refreshing at once) rather than counting as reuse; 0 turns the window off.
    */
   REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
+  /**
+   * Failed logins (LoginThrottle): per account and address; per account from devices that never
+   * logged in to it; per device that did. Each counter lasts one window from its first failure.
+   */
+  LOGIN_FAILURE_WINDOW_MS: z.coerce.number().int().min(1_000).default(900_000),
+  LOGIN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(10),
+  LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(100),
+  LOGIN_FAILURES_PER_DEVICE: z.coerce.number().int().min(1).default(10),
   SIGNING_KEY_ROTATION_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /**
+   * Seconds a new signing key is in the JWKS before it signs: must exceed the gateways'
+   * JWKS_REFRESH_INTERVAL_MS, so every gateway knows a key before it meets a token signed with it.
+   */
+  SIGNING_KEY_PUBLISH_LEAD_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
   /** How often each replica reloads the active signing key and rotates it when it is due. */
   SIGNING_KEY_CHECK_INTERVAL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   /** Encrypts signing keys at rest (AES-256-GCM); changing it makes stored keys unreadable. */

@@ -11,6 +11,8 @@ import {
   startMessaging,
   startService,
   type EventServiceStartOptions,
+  type Logger,
+  type Redis,
   type Messaging,
   type StartedService,
 } from '@board/service-kit';
@@ -22,6 +24,7 @@ import { seedAdmin } from './domain/admin-seed';
 import { PasswordHasher } from './domain/passwords';
 import { SessionRevocations } from './domain/revocations';
 import { cleanUpSessions } from './domain/session-cleanup';
+import { LoginThrottle } from './domain/login-throttle';
 import { SessionManager } from './domain/sessions';
 import { SigningKeys } from './domain/signing-keys';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
@@ -34,12 +37,27 @@ const REDIS_STARTUP_WAIT_MS = 5_000;
 /** Wrong old passwords per user on a password change: 5 in 15 minutes. */
 const PASSWORD_CHANGE_FAILURES = { max: 5, windowMs: 900_000 };
 
+const deriveKey = (secret: string, purpose: string) => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), purpose, 32));
+
 export type StartOptions = EventServiceStartOptions;
 
 export interface AuthService extends StartedService {
   pool: Awaited<ReturnType<typeof openDatabase>>;
   messaging: Messaging;
   keys: SigningKeys;
+}
+
+function loginThrottle(config: AuthConfig, redis: Redis, logger: Logger): LoginThrottle {
+  const limit = (name: string, max: number) =>
+    new FailureLimit(redis, `${config.REDIS_KEY_PREFIX}fail:login-${name}:`, { max, windowMs: config.LOGIN_FAILURE_WINDOW_MS }, logger);
+  return new LoginThrottle(
+    {
+      perAddress: limit('address', config.LOGIN_FAILURES_PER_ADDRESS),
+      perAccount: limit('account', config.LOGIN_FAILURES_PER_ACCOUNT),
+      perDevice: limit('device', config.LOGIN_FAILURES_PER_DEVICE),
+    },
+    deriveKey(config.KEY_ENCRYPTION_SECRET, 'auth-service device tokens'),
+  );
 }
 
 /** Wires auth-service to its real dependencies and starts listening. */
@@ -73,6 +91,7 @@ export function start(config: AuthConfig, options: StartOptions = {}): Promise<A
       db,
       encryptionSecret: config.KEY_ENCRYPTION_SECRET,
       rotationDays: config.SIGNING_KEY_ROTATION_DAYS,
+      publishLeadSeconds: config.SIGNING_KEY_PUBLISH_LEAD_SECONDS,
       // A replica may sign with a key for up to one check interval after another retired it.
       retentionSeconds: config.ACCESS_TOKEN_TTL_SECONDS + Math.ceil(config.SIGNING_KEY_CHECK_INTERVAL_MS / 1000),
       logger,
@@ -100,8 +119,9 @@ export function start(config: AuthConfig, options: StartOptions = {}): Promise<A
         ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       }),
       sessionLifetimeSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
-      successorKey: Buffer.from(hkdfSync('sha256', config.KEY_ENCRYPTION_SECRET, Buffer.alloc(0), 'auth-service refresh-token successors', 32)),
+      successorKey: deriveKey(config.KEY_ENCRYPTION_SECRET, 'auth-service refresh-token successors'),
       reuseGraceMs: config.REFRESH_REUSE_GRACE_SECONDS * 1_000,
+      loginThrottle: loginThrottle(config, redis, logger),
     });
 
     if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD) {

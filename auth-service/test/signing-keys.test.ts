@@ -16,13 +16,21 @@ const jwksOf = async (url: string): Promise<Jwk[]> => {
   return res.body.keys as Jwk[];
 };
 
+const PUBLISH_LEAD_SECONDS = 3;
+const kidOf = (accessToken: string) => jwt.decode(accessToken, { complete: true })?.header.kid;
+
 describe('signing keys and JWKS', () => {
   let world: TestWorld;
   let service: AuthService;
 
   beforeAll(async () => {
     world = await TestWorld.create('auth_keys');
-    service = await world.start({ SIGNING_KEY_CHECK_INTERVAL_MS: '1000', JWT_ISSUER: 'test-issuer', JWT_AUDIENCE: 'test-audience' });
+    service = await world.start({
+      SIGNING_KEY_CHECK_INTERVAL_MS: '1000',
+      SIGNING_KEY_PUBLISH_LEAD_SECONDS: String(PUBLISH_LEAD_SECONDS),
+      JWT_ISSUER: 'test-issuer',
+      JWT_AUDIENCE: 'test-audience',
+    });
   });
 
   afterAll(() => world.cleanUp());
@@ -60,29 +68,44 @@ describe('signing keys and JWKS', () => {
     await expect(world.start({ KEY_ENCRYPTION_SECRET: 'another-secret-that-is-long-enough-32' })).rejects.toThrow(/KEY_ENCRYPTION_SECRET/);
   });
 
-  it('rotates a key that is due, keeps the retired key published while its tokens live, then drops it', async () => {
+  it('publishes the next key before it signs with it, then keeps the retired key published while its tokens live', async () => {
     const before = await jwksOf(service.url);
     const oldKid = before[0]!.kid;
     const client = await registerAndLogin(service.url);
-    await service.pool.query(`UPDATE signing_keys SET created_at = now() - interval '31 days' WHERE kid = $1`, [oldKid]);
+    await service.pool.query(`UPDATE signing_keys SET activates_at = now() - interval '31 days' WHERE kid = $1`, [oldKid]);
 
-    // The periodic check (every second here) notices the key is due.
+    // The periodic check (every second here) notices the key is due and publishes the next one.
     const after = await waitFor(
       async () => {
         const keys = await jwksOf(service.url);
         return keys.length === 2 ? keys : undefined;
       },
-      { what: 'the rotated key in the JWKS', timeoutMs: 5_000 },
+      { what: 'the next key in the JWKS', timeoutMs: 5_000 },
     );
     expect(after[1]!.kid).toBe(oldKid);
     const newKid = after[0]!.kid;
     expect(newKid).not.toBe(oldKid);
+    // Published, but not signing yet: a verifier that re-reads the JWKS now knows it in time.
+    expect(kidOf((await login(service.url, client.account)).accessToken)).toBe(oldKid);
 
+    const fresh = await waitFor(
+      async () => {
+        const signedIn = await login(service.url, client.account);
+        return kidOf(signedIn.accessToken) === newKid ? signedIn : undefined;
+      },
+      { what: 'tokens signed with the next key', timeoutMs: (PUBLISH_LEAD_SECONDS + 3) * 1_000 },
+    );
     const options = { issuer: 'test-issuer', audience: 'test-audience' };
-    await verifyWithJwks(service.url, client.accessToken, options);
-    const fresh = await login(service.url, client.account);
-    expect(jwt.decode(fresh.accessToken, { complete: true })?.header.kid).toBe(newKid);
     await verifyWithJwks(service.url, fresh.accessToken, options);
+    await verifyWithJwks(service.url, client.accessToken, options);
+    const { rows } = await service.pool.query<{ kid: string; retired: boolean }>(
+      'SELECT kid, retired_at IS NOT NULL AS retired FROM signing_keys ORDER BY activates_at DESC',
+    );
+    expect(rows).toEqual([
+      { kid: newKid, retired: false },
+      { kid: oldKid, retired: true },
+    ]);
+    expect((await jwksOf(service.url)).map((key) => key.kid)).toEqual([newKid, oldKid]);
 
     await service.pool.query(`UPDATE signing_keys SET retired_at = now() - interval '2 hours' WHERE kid = $1`, [oldKid]);
     expect((await jwksOf(service.url)).map((key) => key.kid)).toEqual([newKid]);
@@ -92,7 +115,8 @@ describe('signing keys and JWKS', () => {
 
 describe('replicas starting together', () => {
   let world: TestWorld;
-  const admin = { ADMIN_EMAIL: 'Root@Example.com', ADMIN_PASSWORD: 'admin password 1', ADMIN_USERNAME: 'root' };
+  // With no publish lead, a rotation completes within one check.
+  const admin = { ADMIN_EMAIL: 'Root@Example.com', ADMIN_PASSWORD: 'admin password 1', ADMIN_USERNAME: 'root', SIGNING_KEY_PUBLISH_LEAD_SECONDS: '0' };
 
   beforeAll(async () => {
     world = await TestWorld.create('auth_replicas');
@@ -121,9 +145,9 @@ describe('replicas starting together', () => {
     await verifyWithJwks(third.url, client.accessToken);
 
     // A key falls due: replicas checking at the same moment rotate it once.
-    await pool.query(`UPDATE signing_keys SET created_at = now() - interval '31 days'`);
+    await pool.query(`UPDATE signing_keys SET activates_at = now() - interval '31 days'`);
     await Promise.all([first!, second!, third].map((replica) => replica.keys.refresh()));
-    const all = await pool.query('SELECT kid, retired_at IS NULL AS active FROM signing_keys ORDER BY created_at');
+    const all = await pool.query('SELECT kid, retired_at IS NULL AS active FROM signing_keys ORDER BY activates_at');
     expect(all.rows.map((row) => row.active)).toEqual([false, true]);
     const active = all.rows[1].kid as string;
     for (const replica of [first!, second!, third]) expect(replica.keys.current().kid).toBe(active);

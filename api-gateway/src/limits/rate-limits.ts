@@ -1,11 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { ipKeyGenerator, rateLimit, type Logger as LimiterLogger, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
 import { AppError, type Logger, type Redis } from '@board/service-kit';
 import type { GatewayConfig } from '../config';
 import type { GatewayMetrics } from '../metrics';
 import { OutageReporter } from '../outage';
-import { loginEmailOf } from '../body';
 import { FailoverStore, LeasingRedisStore, leaseSizeFor, ResilientRedisStore, StoreUnavailableError } from './stores';
 
 export interface RateLimits {
@@ -13,8 +11,6 @@ export interface RateLimits {
   readonly perClient: RateLimitRequestHandler;
   /** Login and register, per client IP. Counts in memory while Redis is away. */
   readonly credentialsPerClient: RateLimitRequestHandler;
-  /** Failed logins per account (email). Counts in memory while Redis is away. */
-  readonly loginsPerAccount: RateLimitRequestHandler;
   /** Stops the in-memory fallback counters' timers. */
   shutdown(): void;
 }
@@ -37,9 +33,6 @@ const limiterLogger = (logger: Logger): LimiterLogger => ({
     if (!(error instanceof StoreUnavailableError)) logger.error({ err: error }, message ?? 'rate limiter error');
   },
 });
-
-/** Keeps email addresses out of Redis keys. */
-const accountKey = (email: string) => `account:${createHash('sha256').update(email).digest('base64url')}`;
 
 const CLIENT_KEYS_REMEMBERED = 10_000;
 
@@ -77,7 +70,6 @@ export function createRateLimits({ config, redis, logger, metrics }: RateLimitDe
 
   const clientKey = clientKeyGenerator();
   const credentialsStore = new FailoverStore(redisStore('credentials', 'counting in this replica only'));
-  const accountStore = new FailoverStore(redisStore('account', 'counting in this replica only'));
   // Every request passes this one: it takes its hits from Redis a few at a time.
   const clientStore = new LeasingRedisStore(redis, outageReporter('client', 'requests pass without a limit'), {
     prefix: keyPrefix('client'),
@@ -104,21 +96,9 @@ export function createRateLimits({ config, redis, logger, metrics }: RateLimitDe
       store: credentialsStore,
       keyGenerator: clientKey,
     }),
-    loginsPerAccount: rateLimit({
-      ...common,
-      identifier: 'account',
-      windowMs: config.AUTH_RATE_LIMIT_WINDOW_MS,
-      limit: config.ACCOUNT_RATE_LIMIT_MAX,
-      store: accountStore,
-      // Only failed attempts count, so a user who logs in often is never locked out by it.
-      skipSuccessfulRequests: true,
-      skip: (req) => loginEmailOf(req) === undefined,
-      keyGenerator: (req) => accountKey(loginEmailOf(req) ?? ''),
-    }),
     shutdown: () => {
       clientStore.shutdown();
       credentialsStore.shutdown();
-      accountStore.shutdown();
     },
   };
 }

@@ -12,7 +12,10 @@ export interface PublicJwk {
 export interface StoredSigningKey {
   kid: string;
   privateKeyEncrypted: string;
-  /** True when the key is old enough to be replaced. */
+  activatesAt: Date;
+  /** True once activatesAt has passed: the key may sign. */
+  activated: boolean;
+  /** True when the key has signed long enough to be replaced. */
   due: boolean;
 }
 
@@ -21,34 +24,46 @@ export async function lockSigningKeys(tx: Queryable): Promise<void> {
   await tx.query(`SELECT pg_advisory_xact_lock(hashtext('auth-service.signing-keys'))`);
 }
 
-export async function findActiveKey(db: Queryable, rotationDays: number): Promise<StoredSigningKey | undefined> {
-  const { rows } = await db.query<{ kid: string; private_key_encrypted: string; due: boolean }>(
-    `SELECT kid, private_key_encrypted, created_at <= now() - make_interval(days => $1) AS due
-       FROM signing_keys WHERE retired_at IS NULL`,
+/** The keys not retired, newest first: at most the signing key and the next one, published ahead. */
+export async function unretiredKeys(db: Queryable, rotationDays: number): Promise<StoredSigningKey[]> {
+  const { rows } = await db.query<{ kid: string; private_key_encrypted: string; activates_at: Date; activated: boolean; due: boolean }>(
+    `SELECT kid, private_key_encrypted, activates_at,
+            activates_at <= now() AS activated,
+            activates_at <= now() - make_interval(days => $1) AS due
+       FROM signing_keys WHERE retired_at IS NULL
+      ORDER BY activates_at DESC`,
     [rotationDays],
   );
-  const row = rows[0];
-  return row && { kid: row.kid, privateKeyEncrypted: row.private_key_encrypted, due: row.due };
+  return rows.map((row) => ({
+    kid: row.kid,
+    privateKeyEncrypted: row.private_key_encrypted,
+    activatesAt: row.activates_at,
+    activated: row.activated,
+    due: row.due,
+  }));
 }
 
-export async function retireKey(tx: Queryable, kid: string): Promise<void> {
-  await tx.query('UPDATE signing_keys SET retired_at = now() WHERE kid = $1 AND retired_at IS NULL', [kid]);
+/** Retires the keys a newer one replaced, as of the moment it started signing. */
+export async function retireKeysReplacedBy(db: Queryable, signer: Pick<StoredSigningKey, 'activatesAt'>): Promise<void> {
+  await db.query('UPDATE signing_keys SET retired_at = $1 WHERE retired_at IS NULL AND activates_at < $1', [signer.activatesAt]);
 }
 
-export async function insertKey(tx: Queryable, key: { kid: string; publicJwk: PublicJwk; privateKeyEncrypted: string }): Promise<void> {
-  await tx.query('INSERT INTO signing_keys (kid, public_jwk, private_key_encrypted) VALUES ($1, $2, $3)', [
-    key.kid,
-    key.publicJwk,
-    key.privateKeyEncrypted,
-  ]);
+export async function insertKey(
+  tx: Queryable,
+  key: { kid: string; publicJwk: PublicJwk; privateKeyEncrypted: string; activatesInSeconds: number },
+): Promise<void> {
+  await tx.query(
+    'INSERT INTO signing_keys (kid, public_jwk, private_key_encrypted, activates_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))',
+    [key.kid, key.publicJwk, key.privateKeyEncrypted, key.activatesInSeconds],
+  );
 }
 
-/** The active key and the keys retired less than `retentionSeconds` ago, newest first. */
+/** The signing key, the next one, and the keys retired less than `retentionSeconds` ago, newest first. */
 export async function publishedKeys(db: Queryable, retentionSeconds: number): Promise<PublicJwk[]> {
   const { rows } = await db.query<{ public_jwk: PublicJwk }>(
     `SELECT public_jwk FROM signing_keys
       WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1)
-      ORDER BY created_at DESC`,
+      ORDER BY activates_at DESC`,
     [retentionSeconds],
   );
   return rows.map((row) => row.public_jwk);

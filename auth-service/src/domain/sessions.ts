@@ -18,6 +18,7 @@ import type { AccessTokenIssuer, IssuedAccessToken } from './access-tokens';
 import { canonical } from './credential-rules';
 import { doubleSubmittedCsrfToken, type PresentedRefresh } from './csrf';
 import { csrfFailed, invalidCredentials, invalidRefreshToken, refreshTokenReused, sessionEnded } from './errors';
+import type { LoginThrottle } from './login-throttle';
 import type { PasswordHasher } from './passwords';
 import type { SessionRevocations } from './revocations';
 import { randomToken, sameSecret, successorTokens, tokenHash } from './tokens';
@@ -28,6 +29,11 @@ export interface SignedIn extends IssuedAccessToken {
   refreshToken: string;
   csrfToken: string;
   sessionExpiresAt: Date;
+}
+
+/** A login also tells the browser which device token to keep (see LoginThrottle). */
+export interface LoggedIn extends SignedIn {
+  deviceToken: string;
 }
 
 export interface Device {
@@ -58,6 +64,7 @@ export interface SessionManagerDeps {
    * refreshing at once), instead of counting as reuse; 0 turns the window off.
    */
   reuseGraceMs: number;
+  loginThrottle: LoginThrottle;
 }
 
 type RefreshDecision =
@@ -85,11 +92,21 @@ export class SessionManager {
    * An unknown email still costs one bcrypt compare (against a dummy hash of the same cost), so
    * both failures take as long and answer the same.
    */
-  async login(email: string, password: string, device: Device): Promise<SignedIn> {
-    const { db, hasher, metrics } = this.deps;
-    const credentials = await findCredentialsByEmail(db, canonical(email));
+  /** `deviceToken` is the one the browser kept from an earlier login, if any. */
+  async login(email: string, password: string, device: Device, deviceToken?: string): Promise<LoggedIn> {
+    const { db, hasher, metrics, loginThrottle } = this.deps;
+    const account = canonical(email);
+    const origin = { address: device.ip, deviceToken };
+    try {
+      await loginThrottle.check(account, origin);
+    } catch (error) {
+      metrics.logins.inc({ outcome: 'throttled' });
+      throw error;
+    }
+    const credentials = await findCredentialsByEmail(db, account);
     const valid = await hasher.verify(password, credentials?.passwordHash);
     if (!credentials || !valid) {
+      await loginThrottle.fail(account, origin);
       metrics.logins.inc({ outcome: 'invalid_credentials' });
       throw invalidCredentials();
     }
@@ -98,7 +115,7 @@ export class SessionManager {
     }
     const signedIn = await this.start(credentials, device);
     metrics.logins.inc({ outcome: 'success' });
-    return signedIn;
+    return { ...signedIn, deviceToken: loginThrottle.deviceTokenAfterLogin(account, deviceToken) };
   }
 
   /**

@@ -10,11 +10,11 @@ import {
 } from 'node:crypto';
 import type { Counter, Database, Logger, Transaction } from '@board/service-kit';
 import {
-  findActiveKey,
   insertKey,
   lockSigningKeys,
   publishedKeys,
-  retireKey,
+  retireKeysReplacedBy,
+  unretiredKeys,
   type PublicJwk,
   type StoredSigningKey,
 } from '../data/signing-keys';
@@ -31,6 +31,11 @@ export interface SigningKeysOptions {
   db: Database;
   encryptionSecret: string;
   rotationDays: number;
+  /**
+   * How long a new key is published before it signs: longer than verifiers take to re-read the
+   * JWKS, so none meets a token whose key it has not seen.
+   */
+  publishLeadSeconds: number;
   /** How long a retired key stays in the JWKS: as long as a token it signed can still be valid. */
   retentionSeconds: number;
   logger: Logger;
@@ -42,6 +47,11 @@ export interface SigningKeysOptions {
  * AES-256-GCM), so every replica signs with the same active key and the JWKS is the same whichever
  * replica serves it. Creating a key happens under an advisory lock, so replicas starting together
  * create one key, not several.
+ *
+ * Rotation: when the signing key is due, the next key is created and published at once but starts
+ * signing only `publishLeadSeconds` later; then the old key is retired, and stays published as
+ * long as tokens it signed can live. The very first key signs at once: no verifier has anything
+ * to miss yet.
  */
 export class SigningKeys {
   private active: ActiveSigningKey | undefined;
@@ -60,33 +70,41 @@ export class SigningKeys {
   }
 
   /**
-   * Loads the active key, creating one when there is none or when the active one is due for
-   * rotation. Runs at start and periodically, which also picks up a key another replica created.
+   * Loads the signing key, creating the next one when the signing key is due (or the first one),
+   * and switching to the next one once it is active. Runs at start and periodically, which also
+   * picks up what another replica did.
    */
   async refresh(): Promise<void> {
     const { db, rotationDays } = this.options;
-    let stored = await findActiveKey(db, rotationDays);
-    if (!stored || stored.due) stored = await db.transaction((tx) => this.rotateUnderLock(tx));
-    if (this.active?.kid !== stored.kid) this.active = { kid: stored.kid, privateKey: this.decrypt(stored) };
+    let keys = await unretiredKeys(db, rotationDays);
+    if (needsNewKey(keys)) keys = await db.transaction((tx) => this.addKeyUnderLock(tx));
+    const signer = keys.find((key) => key.activated);
+    if (!signer) throw new Error('no signing key is active');
+    if (keys.some((key) => key.activatesAt < signer.activatesAt)) await retireKeysReplacedBy(db, signer);
+    if (this.active?.kid !== signer.kid) this.active = { kid: signer.kid, privateKey: this.decrypt(signer) };
   }
 
-  /** The public keys a verifier needs: the active one and recently retired ones. */
+  /** The public keys a verifier needs: the signing key, the next one, and recently retired ones. */
   jwks(): Promise<PublicJwk[]> {
     return publishedKeys(this.options.db, this.options.retentionSeconds);
   }
 
-  private async rotateUnderLock(tx: Transaction): Promise<StoredSigningKey> {
+  private async addKeyUnderLock(tx: Transaction): Promise<StoredSigningKey[]> {
     await lockSigningKeys(tx);
-    // Another replica may have rotated while this one waited for the lock.
-    const current = await findActiveKey(tx, this.options.rotationDays);
-    if (current && !current.due) return current;
-    if (current) await retireKey(tx, current.kid);
+    // Another replica may have added it while this one waited for the lock.
+    const keys = await unretiredKeys(tx, this.options.rotationDays);
+    if (!needsNewKey(keys)) return keys;
+    const current = keys.find((key) => key.activated);
     const { publicJwk, privateKey } = await newKeyPair();
-    const privateKeyEncrypted = this.encrypt(privateKey, publicJwk.kid);
-    await insertKey(tx, { kid: publicJwk.kid, publicJwk, privateKeyEncrypted });
+    await insertKey(tx, {
+      kid: publicJwk.kid,
+      publicJwk,
+      privateKeyEncrypted: this.encrypt(privateKey, publicJwk.kid),
+      activatesInSeconds: current ? this.options.publishLeadSeconds : 0,
+    });
     this.options.rotations.inc();
-    this.options.logger.info({ kid: publicJwk.kid, retired: current?.kid }, 'created a signing key');
-    return { kid: publicJwk.kid, privateKeyEncrypted, due: false };
+    this.options.logger.info({ kid: publicJwk.kid, replaces: current?.kid, leadSeconds: current ? this.options.publishLeadSeconds : 0 }, 'created a signing key');
+    return unretiredKeys(tx, this.options.rotationDays);
   }
 
   /** iv, GCM tag and ciphertext; the kid is authenticated data, so a row's key cannot be swapped into another. */
@@ -112,6 +130,13 @@ export class SigningKeys {
       throw new Error(`cannot decrypt signing key ${kid}: was KEY_ENCRYPTION_SECRET changed?`, { cause: error });
     }
   }
+}
+
+/** No key signs yet, or the signing key is due and its successor is not published yet. */
+function needsNewKey(keys: StoredSigningKey[]): boolean {
+  const signer = keys.find((key) => key.activated);
+  if (!signer) return keys.length === 0;
+  return signer.due && signer === keys[0];
 }
 
 function generateRsaKeyPair(): Promise<{ publicKey: KeyObject; privateKey: KeyObject }> {

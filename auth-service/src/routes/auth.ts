@@ -3,7 +3,7 @@ import { AppError, callerOf, identityFromHeaders, onlyFields, validate, validate
 import type { Accounts, Registration } from '../domain/accounts';
 import type { Device, SessionManager, SignedIn } from '../domain/sessions';
 import { identified } from './identity';
-import { clearSessionCookies, presentedRefresh, setSessionCookies } from './cookies';
+import { clearSessionCookies, presentedDeviceToken, presentedRefresh, setDeviceCookie, setSessionCookies } from './cookies';
 import { displayNameField, emailField, newPasswordField, presentedPasswordField, usernameField } from './validators';
 
 const USER_AGENT_MAX = 512;
@@ -39,7 +39,9 @@ export function authRouter({ accounts, sessions }: AuthRouterDeps): Router {
 
   router.post('/api/auth/login', validate(emailField(), presentedPasswordField('password')), async (req, res) => {
     const { email, password } = validated<{ email: string; password: string }>(req);
-    sendSignedIn(res, await sessions.login(email, password, deviceOf(req)));
+    const { deviceToken, ...signedIn } = await sessions.login(email, password, deviceOf(req), presentedDeviceToken(req));
+    setDeviceCookie(res, deviceToken);
+    sendSignedIn(res, signedIn);
   });
 
   router.post('/api/auth/refresh', async (req, res) => {

@@ -5,9 +5,13 @@ import type { PresentedRefresh } from '../domain/csrf';
 const REFRESH_COOKIE = 'refresh_token';
 const CSRF_COOKIE = 'csrf_token';
 const CSRF_HEADER = 'x-csrf-token';
+const DEVICE_COOKIE = 'device_token';
+const DEVICE_COOKIE_MAX_AGE_SECONDS = 180 * 86_400;
 
 /** Only auth routes ever need the refresh token, so the browser sends it nowhere else. */
 const REFRESH_COOKIE_OPTIONS: SerializeOptions = { httpOnly: true, secure: true, sameSite: 'strict', path: '/api/auth' };
+/** Only the login handler reads the device token; it outlives sessions, and logging out keeps it. */
+const DEVICE_COOKIE_OPTIONS: SerializeOptions = { httpOnly: true, secure: true, sameSite: 'strict', path: '/api/auth/login' };
 /** Scripts on every page read the CSRF token to echo it in the X-CSRF-Token header. */
 const CSRF_COOKIE_OPTIONS: SerializeOptions = { secure: true, sameSite: 'strict', path: '/' };
 
@@ -41,3 +45,10 @@ export function presentedRefresh(req: Request): PresentedRefresh {
     csrfCookie: readCookie(req, CSRF_COOKIE),
   };
 }
+
+/** Remembers that this browser logged in to the account (see LoginThrottle). */
+export function setDeviceCookie(res: Response, deviceToken: string): void {
+  res.append('Set-Cookie', serialize(DEVICE_COOKIE, deviceToken, { ...DEVICE_COOKIE_OPTIONS, maxAge: DEVICE_COOKIE_MAX_AGE_SECONDS }));
+}
+
+export const presentedDeviceToken = (req: Request): string | undefined => readCookie(req, DEVICE_COOKIE);
