@@ -64,6 +64,18 @@ describe('POST /api/auth/register', () => {
     expect(rows[0].password_hash).not.toContain(account.password);
   });
 
+  it('takes bidi controls and zero-width characters out of the display name, and records it so', async () => {
+    const res = await request(url)
+      .post('/api/auth/register')
+      .send({ ...newAccount(), displayName: '\u202eAda\u200b L\u2066.' });
+    expect(res.status).toBe(201);
+    expect(res.body.user.displayName).toBe('Ada L.');
+    const { rows } = await service.pool.query(`SELECT envelope FROM outbox WHERE type = 'user.registered' AND envelope->'data'->>'id' = $1`, [
+      res.body.user.id,
+    ]);
+    expect(rows[0].envelope.data.displayName).toBe('Ada L.');
+  });
+
   it('refuses a taken email (whatever its case) with 409 EMAIL_TAKEN and a taken username with 409 USERNAME_TAKEN', async () => {
     const account = newAccount();
     await register(url, account);
@@ -97,6 +109,8 @@ describe('POST /api/auth/register', () => {
     ['a non-string password', { password: 12345678 }, ['password']],
     ['an empty display name', { displayName: '   ' }, ['displayName']],
     ['a display name over 64 characters', { displayName: 'x'.repeat(65) }, ['displayName']],
+    ['a display name of zero-width characters only', { displayName: '\u200b\u2060\ufeff' }, ['displayName']],
+    ['a display name with a control character', { displayName: 'a\u0007b' }, ['displayName']],
     ['several problems at once', { email: 42, username: '', password: null }, ['email', 'password', 'username']],
   ])('answers %s with 400 VALIDATION_FAILED naming the fields', async (_case, change, fields) => {
     const res = await request(url)

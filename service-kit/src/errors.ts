@@ -64,12 +64,17 @@ interface HttpErrorLike {
   type?: unknown;
   status?: unknown;
   statusCode?: unknown;
+  /** body-parser's limit, in bytes, on entity.too.large. */
+  limit?: unknown;
 }
 
 export function toAppError(error: unknown): AppError | undefined {
   if (error instanceof AppError) return error;
   if (typeof error !== 'object' || error === null) return undefined;
-  const { type, status, statusCode } = error as HttpErrorLike;
+  const { type, status, statusCode, limit } = error as HttpErrorLike;
+  if (type === 'entity.too.large' && typeof limit === 'number') {
+    return new AppError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes`);
+  }
   const known = typeof type === 'string' ? CLIENT_ERROR_TYPES[type] : undefined;
   if (known) return new AppError(known.status, known.code, known.message);
   const httpStatus = typeof status === 'number' ? status : typeof statusCode === 'number' ? statusCode : undefined;

@@ -63,10 +63,14 @@ export function requestLogger(logger: Logger): RequestHandler {
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** A request that carries a body must say it is JSON; anything else is a 415, not a silent empty body. */
+/**
+ * A request that carries a body must be application/json; anything else is a 415, not a silent
+ * empty body. JSON dialects (`application/*+json`) are refused too: the routes read plain JSON,
+ * and a JSON:API or merge-patch body means something else.
+ */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  if (METHODS_WITH_BODY.has(req.method) && hasBody && !req.is(['application/json', 'application/*+json'])) {
+  if (METHODS_WITH_BODY.has(req.method) && hasBody && req.is('application/json') !== 'application/json') {
     next(new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json'));
     return;
   }
@@ -103,7 +107,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.get('/metrics', metricsEndpoint(options.metrics));
   app.use(healthRouter({ checks: options.readiness, isDraining: options.isDraining }));
   app.use(requireJsonBody);
-  app.use(express.json({ limit: options.jsonLimit ?? '64kb' }));
+  app.use(express.json({ limit: options.jsonLimit ?? '64kb', type: 'application/json' }));
   app.use(options.routes);
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));

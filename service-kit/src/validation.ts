@@ -53,3 +53,35 @@ export const onlyFields = (...allowed: string[]): ValidationChain =>
     if (unknown.length > 0) throw new Error(`Unknown or read-only fields: ${unknown.join(', ')}`);
     return true;
   });
+
+export const DISPLAY_NAME_MAX = 64;
+
+/**
+ * Format characters (Unicode Cf): bidi embeddings, overrides, isolates and marks, zero-width
+ * spaces and joiners, the BOM, soft hyphens, tag characters. Invisible in a name, yet they can
+ * reorder what is shown around it or make two names look alike, so they are taken out.
+ */
+const FORMAT_CHARACTERS = /\p{Cf}/gu;
+/** C0 and C1 control characters: nothing a name should hold (and PostgreSQL cannot store NUL). */
+const CONTROL_CHARACTERS = /\p{Cc}/u;
+
+/** A name as stored: NFC, without format characters, trimmed. */
+export const cleanDisplayName = (value: string): string => value.normalize('NFC').replace(FORMAT_CHARACTERS, '').trim();
+
+/**
+ * A display name (register, profile edit), one rule for every service: 1 to DISPLAY_NAME_MAX
+ * characters once cleaned (cleanDisplayName), no control characters. Names need not be unique:
+ * clients show the unique username beside them.
+ */
+export const displayNameField = (): ValidationChain =>
+  body('displayName')
+    .isString()
+    .withMessage('must be a string')
+    .bail()
+    .not()
+    .matches(CONTROL_CHARACTERS)
+    .withMessage('must not contain control characters')
+    .bail()
+    .customSanitizer(cleanDisplayName)
+    .isLength({ min: 1, max: DISPLAY_NAME_MAX })
+    .withMessage(`must be 1 to ${DISPLAY_NAME_MAX} visible characters`);

@@ -57,12 +57,22 @@ describe('createHttpApp', () => {
     const { app } = buildApp();
     const res = await request(app).post('/api/things').send({ name: 'x'.repeat(2_000), count: 1 });
     expectErrorResponse(res, 413, 'PAYLOAD_TOO_LARGE');
+    expect(res.body.error.message).toBe('The request body is larger than 1024 bytes');
   });
 
-  it('answers a non-JSON body with 415', async () => {
+  it.each(['text/plain', 'application/vnd.api+json', 'application/merge-patch+json', 'application/jsonx', 'multipart/form-data; boundary=x'])(
+    'answers a %s body with 415',
+    async (contentType) => {
+      const { app } = buildApp();
+      const res = await request(app).post('/api/things').set('Content-Type', contentType).send('{"name":"pen","count":3}');
+      expectErrorResponse(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    },
+  );
+
+  it.each(['application/json', 'application/json; charset=utf-8', 'Application/JSON'])('parses a %s body', async (contentType) => {
     const { app } = buildApp();
-    const res = await request(app).post('/api/things').set('Content-Type', 'text/plain').send('name=pen');
-    expectErrorResponse(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    const res = await request(app).post('/api/things').set('Content-Type', contentType).send('{"name":"pen","count":3}');
+    expect(res.status).toBe(201);
   });
 
   it('answers an unknown route with 404 in the error shape', async () => {

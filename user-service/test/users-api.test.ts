@@ -124,6 +124,19 @@ describe('PATCH /api/users/me', () => {
     });
   });
 
+  it.each([
+    ['a right-to-left override', 'evil\u202Egnp.exe', 'evilgnp.exe'],
+    ['bidi isolates and marks', '\u2067Ada\u2069 \u200eL', 'Ada L'],
+    ['zero-width characters inside', 'ad\u200bmin\u2060\ufeff', 'admin'],
+    ['a decomposed accent (made NFC)', 'Jose\u0301', 'Jos\u00e9'],
+  ])('takes %s out of the name', async (_label, sent, stored) => {
+    const me = await ctx.seedUser('user');
+    const res = await call('patch', '/api/users/me').set(ctx.as(me)).send({ displayName: sent });
+    expect(res.status).toBe(200);
+    expect(res.body.user.displayName).toBe(stored);
+    expect(await profileOf(me.id)).toMatchObject({ display_name: stored });
+  });
+
   it('records no event when the name does not change', async () => {
     const me = await ctx.seedUser('user');
     await expectNothingChanged(async () => {
@@ -163,6 +176,8 @@ describe('PATCH /api/users/me', () => {
     ['65 characters', { displayName: 'x'.repeat(65) }],
     ['a NUL character', { displayName: 'a\u0000b' }],
     ['a newline', { displayName: 'a\nb' }],
+    ['only zero-width characters', { displayName: '\u200b\u200c\u200d\u2060\ufeff' }],
+    ['only bidi controls and spaces', { displayName: ' \u202e\u2066 \u200f ' }],
     ['a username change', { displayName: 'Fine', username: 'new_name' }],
     ['a role change', { displayName: 'Fine', role: 'admin' }],
     ['an array body', ['displayName']],

@@ -4,7 +4,6 @@ export const PASSWORD_MIN_CHARACTERS = 8;
 /** bcrypt reads only the first 72 bytes; a longer password would silently lose its tail. */
 export const PASSWORD_MAX_BYTES = 72;
 
-export const DISPLAY_NAME_MAX = 64;
 export const EMAIL_MAX = 254;
 
 export const passwordTooShort = (password: string): boolean => [...password].length < PASSWORD_MIN_CHARACTERS;

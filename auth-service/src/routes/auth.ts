@@ -1,10 +1,10 @@
 import { Router, type Request, type Response } from 'express';
-import { AppError, callerOf, identityFromHeaders, onlyFields, validate, validated } from '@board/service-kit';
+import { AppError, callerOf, displayNameField, identityFromHeaders, onlyFields, validate, validated } from '@board/service-kit';
 import type { Accounts, Registration } from '../domain/accounts';
 import type { Device, SessionManager, SignedIn } from '../domain/sessions';
 import { identified } from './identity';
 import { clearSessionCookies, presentedDeviceToken, presentedRefresh, setDeviceCookie, setSessionCookies } from './cookies';
-import { displayNameField, emailField, newPasswordField, presentedPasswordField, usernameField } from './validators';
+import { emailField, newPasswordField, presentedPasswordField, usernameField } from './validators';
 
 const USER_AGENT_MAX = 512;
 
@@ -30,7 +30,7 @@ export function authRouter({ accounts, sessions }: AuthRouterDeps): Router {
 
   router.post(
     '/api/auth/register',
-    validate(onlyFields('email', 'username', 'password', 'displayName'), emailField(), usernameField(), newPasswordField('password'), displayNameField()),
+    validate(onlyFields('email', 'username', 'password', 'displayName'), emailField(), usernameField(), newPasswordField('password'), displayNameField().optional()),
     async (req, res) => {
       const user = await accounts.register(validated<Registration>(req));
       res.status(201).json({ user });

@@ -1,6 +1,5 @@
 import { body, type ValidationChain } from 'express-validator';
 import {
-  DISPLAY_NAME_MAX,
   EMAIL_MAX,
   PASSWORD_MAX_BYTES,
   PASSWORD_MIN_CHARACTERS,
@@ -30,16 +29,6 @@ export const usernameField = (): ValidationChain =>
     .bail()
     .matches(USERNAME_PATTERN)
     .withMessage('must be 3 to 32 letters, digits or underscores');
-
-export const displayNameField = (): ValidationChain =>
-  body('displayName')
-    .optional()
-    .isString()
-    .withMessage('must be a string')
-    .bail()
-    .trim()
-    .isLength({ min: 1, max: DISPLAY_NAME_MAX })
-    .withMessage(`must be 1 to ${DISPLAY_NAME_MAX} characters`);
 
 /** A password being set: long enough, and short enough that bcrypt reads all of it. */
 export const newPasswordField = (field: string): ValidationChain =>

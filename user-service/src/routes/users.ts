@@ -4,6 +4,7 @@ import {
   ROLES,
   callerOf,
   cursorQuery,
+  displayNameField,
   limitQuery,
   onlyFields,
   requireIdentity,
@@ -21,22 +22,6 @@ import { presentUser } from '../domain/profile';
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 100;
 
-/** C0 and C1 control characters: nothing a name should hold (and PostgreSQL cannot store NUL). */
-const CONTROL_CHARACTERS = /\p{Cc}/u;
-
-const displayNameBody = () =>
-  body('displayName')
-    .isString()
-    .withMessage('must be a string')
-    .bail()
-    .trim()
-    .isLength({ min: 1, max: 64 })
-    .withMessage('must be 1 to 64 characters once trimmed')
-    .bail()
-    .not()
-    .matches(CONTROL_CHARACTERS)
-    .withMessage('must not contain control characters');
-
 const passcodeBody = () =>
   body('passcode').isString().withMessage('must be a string').bail().isLength({ min: 1, max: 256 }).withMessage('must be 1 to 256 characters');
 
@@ -53,7 +38,7 @@ export function usersRouter(directory: Directory): Router {
     res.json({ user: presentUser(await directory.get(caller.userId), caller) });
   });
 
-  router.patch('/api/users/me', validate(onlyFields('displayName'), displayNameBody()), async (req, res) => {
+  router.patch('/api/users/me', validate(onlyFields('displayName'), displayNameField()), async (req, res) => {
     const caller = callerOf(req);
     const { displayName } = validated<{ displayName: string }>(req);
     res.json({ user: presentUser(await directory.changeDisplayName(caller.userId, displayName), caller) });
