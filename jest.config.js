@@ -10,6 +10,7 @@ const project = (name, rootDir, extra = {}) => ({
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: `${__dirname}/tsconfig.json` }] },
   moduleNameMapper: {
     '^@board/service-kit$': `${__dirname}/service-kit/src/index.ts`,
+    '^@board/service-kit/contracts$': `${__dirname}/service-kit/src/contracts/index.ts`,
     '^@board/service-kit/testing$': `${__dirname}/service-kit/src/testing/index.ts`,
   },
   ...extra,

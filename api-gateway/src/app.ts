@@ -1,16 +1,6 @@
 import cors from 'cors';
-import express, { Router, type Express, type Request, type RequestHandler } from 'express';
-import helmet from 'helmet';
-import {
-  errorHandler,
-  healthRouter,
-  metricsEndpoint,
-  notFoundHandler,
-  requestContext,
-  requestLogger,
-  requestMetrics,
-  type HttpAppBasics,
-} from '@board/service-kit';
+import { Router, type Express, type Request, type RequestHandler } from 'express';
+import { createHttpApp, type HttpAppBasics } from '@board/service-kit';
 import { authenticate, type AuthenticateDeps } from './auth/authenticate';
 import { bufferRequestBody, hasChunkedBody, rejectOversizedBody } from './body';
 import type { RateLimits } from './limits/rate-limits';
@@ -19,7 +9,6 @@ import type { Upstream } from './proxy/upstream';
 import { upstreamHealth } from './proxy/upstream-health';
 import { isCredentialAttempt, isEventStream, routeFamilyOf, routingPath, type UpstreamName } from './routes';
 
-/** The kit's basics, though the gateway builds its own app: it must not parse bodies. */
 export interface AppDeps extends HttpAppBasics {
   corsOrigins: readonly string[];
   bodyLimitBytes: number;
@@ -36,19 +25,7 @@ const HEALTH_PATH = '/api/health';
  * no body parser (bodies stream to the upstreams untouched), then the /api pipeline.
  */
 export function createApp(deps: AppDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', deps.trustProxyHops);
-  app.use(requestContext());
-  app.use(requestLogger(deps.logger));
-  app.use(requestMetrics(deps.metrics));
-  app.use(helmet());
-  app.get('/metrics', metricsEndpoint(deps.metrics));
-  app.use(healthRouter({ checks: deps.readiness, isDraining: deps.isDraining }));
-  app.use(apiPipeline(deps));
-  app.use(notFoundHandler);
-  app.use(errorHandler(deps.logger));
-  return app;
+  return createHttpApp({ ...deps, routes: apiPipeline(deps), parseBodies: false });
 }
 
 /** Every step a request to /api takes, cheapest refusals first; the proxy last. */

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { commonSettings, port, redisUrl } from '@board/service-kit';
 
+export const SERVICE_NAME = 'api-gateway';
+
 /**
  * One upstream service: a URL, or several comma-separated URLs of its replicas, which the gateway
  * takes in turn (where no DNS name stands for all of them, as in the local runner's replicas).
@@ -55,7 +57,8 @@ function isOrigin(value: string): boolean {
   }
 }
 
-export const configShape = {
+/** The environment the gateway reads; defaults run it against local services in development. */
+export const configShape = () => ({
   ...commonSettings,
   PORT: port(3000),
   REDIS_URL: redisUrl(),
@@ -99,6 +102,6 @@ export const configShape = {
   BREAKER_VOLUME_THRESHOLD: positiveInt(10),
   BREAKER_WINDOW_MS: positiveInt(10_000),
   HEALTH_CHECK_TIMEOUT_MS: positiveInt(2_000),
-};
+});
 
-export type GatewayConfig = z.infer<z.ZodObject<typeof configShape>>;
+export type Config = z.infer<z.ZodObject<ReturnType<typeof configShape>>>;

@@ -2,9 +2,7 @@ import {
   RevocationList,
   RevocationMirror,
   checks,
-  closeRedis,
-  createRedis,
-  redisReady,
+  openRedis,
   startService,
   type Logger,
   type Redis,
@@ -13,14 +11,13 @@ import {
 import { createApp } from './app';
 import { FailOpenRevocationCheck } from './auth/revocations';
 import { TokenVerifier } from './auth/token-verifier';
-import type { GatewayConfig } from './config';
+import { SERVICE_NAME, type Config } from './config';
 import { createRateLimits } from './limits/rate-limits';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { OutageReporter } from './outage';
 import { Upstream } from './proxy/upstream';
 import type { UpstreamName } from './routes';
 
-export const SERVICE_NAME = 'api-gateway';
 
 const JWKS_FETCH_TIMEOUT_MS = 3_000;
 
@@ -30,26 +27,28 @@ export interface StartOptions {
   redisStartupWaitMs?: number;
 }
 
-export interface Gateway extends StartedService {
+export interface RunningService extends StartedService {
   redis: Redis;
   upstreams: Readonly<Record<UpstreamName, Upstream>>;
 }
 
-export function start(config: GatewayConfig, options: StartOptions = {}): Promise<Gateway> {
+export function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
   return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
     const gatewayMetrics = createGatewayMetrics(metrics.registry);
 
     // Every Redis call sits on the request path; a Redis that stops answering must count as down
     // (and fail open or fall back) rather than hold requests.
-    const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME, { commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS });
-    lifecycle.onStop('redis', () => closeRedis(redis));
-    await redisReady(redis, options.redisStartupWaitMs ?? 3_000).catch((error: unknown) => {
-      logger.warn({ err: error }, 'Redis is not ready; serving without it until it is');
+    const redis = await openRedis({
+      url: config.REDIS_URL,
+      logger,
+      lifecycle,
+      name: SERVICE_NAME,
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+      startupWaitMs: options.redisStartupWaitMs ?? 3_000,
     });
 
     // Revocations are checked on every request: from memory, kept in step by the notices.
-    const subscriber = createRedis(config.REDIS_URL, logger, `${SERVICE_NAME}-subscriber`);
-    lifecycle.onStop('redis-subscriber', () => closeRedis(subscriber));
+    const subscriber = await openRedis({ url: config.REDIS_URL, logger, lifecycle, name: `${SERVICE_NAME}-subscriber` });
     const revocationList = new RevocationList(redis, config.REDIS_KEY_PREFIX);
     const revocations = new RevocationMirror({
       list: revocationList,
@@ -107,7 +106,7 @@ export function start(config: GatewayConfig, options: StartOptions = {}): Promis
   });
 }
 
-function createUpstreams(config: GatewayConfig, metrics: GatewayMetrics, logger: Logger): Record<UpstreamName, Upstream> {
+function createUpstreams(config: Config, metrics: GatewayMetrics, logger: Logger): Record<UpstreamName, Upstream> {
   const upstream = (name: UpstreamName, urls: readonly string[], timeoutMs: number | undefined) =>
     new Upstream(
       {

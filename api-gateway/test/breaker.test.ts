@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { sleep, waitFor } from '@board/service-kit/testing';
-import type { Gateway } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { killAll, startFakeUpstreams, upstreamEnv, type FakeUpstream, type FakeUpstreams } from './support/upstream';
 import { deleteKeys, metricValue, startGateway, testKeyPrefix } from './support/gateway';
@@ -16,7 +16,7 @@ let auth: FakeUpstream;
 let users: FakeUpstream;
 let messages: FakeUpstream;
 let realtime: FakeUpstream;
-let gateway: Gateway;
+let gateway: RunningService;
 const bearer = () => `Bearer ${issuer.sign()}`;
 const metrics = async () => (await request(gateway.url).get('/metrics')).text;
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Redis, RevocationList } from '@board/service-kit';
 import { expectErrorResponse, freePort, sleep } from '@board/service-kit/testing';
-import type { Gateway } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { FakeUpstream, killAll, startFakeUpstreams, upstreamEnv, type FakeUpstreams } from './support/upstream';
 import { TEST_REDIS_URL, deleteKeys, metricValue, startGateway, testKeyPrefix } from './support/gateway';
@@ -15,7 +15,7 @@ let upstreams: FakeUpstreams;
 let auth: FakeUpstream;
 let messages: FakeUpstream;
 let realtime: FakeUpstream;
-let gateway: Gateway;
+let gateway: RunningService;
 let redis: Redis;
 
 const jwksFetches = () => auth.requests.filter((recorded) => recorded.url === JWKS_PATH).length;

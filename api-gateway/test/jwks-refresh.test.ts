@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { sleep } from '@board/service-kit/testing';
-import type { Gateway } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { FakeUpstream } from './support/upstream';
 import { deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
@@ -10,7 +10,7 @@ const issuer = new TokenIssuer();
 const prefix = testKeyPrefix();
 let auth: FakeUpstream;
 let users: FakeUpstream;
-let gateway: Gateway;
+let gateway: RunningService;
 
 beforeAll(async () => {
   auth = await FakeUpstream.start('auth');

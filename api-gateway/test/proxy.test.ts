@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import request from 'supertest';
 import { sleep, waitFor } from '@board/service-kit/testing';
-import type { Gateway } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { killAll, startFakeUpstreams, upstreamEnv, type FakeUpstream, type FakeUpstreams } from './support/upstream';
 import { deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
@@ -17,7 +17,7 @@ let auth: FakeUpstream;
 let users: FakeUpstream;
 let messages: FakeUpstream;
 let realtime: FakeUpstream;
-let gateway: Gateway;
+let gateway: RunningService;
 const bearer = () => `Bearer ${issuer.sign()}`;
 const sha256 = (body: Buffer | string) => createHash('sha256').update(body).digest('hex');
 const postJson = (path: string, body: string) =>

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { Gateway } from '../src/service';
+import type { RunningService } from '../src/service';
 import { FakeUpstream } from './support/upstream';
 import { deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
 
@@ -10,7 +10,7 @@ const PUBLIC_PATH = '/api/auth/.well-known/jwks.json';
 
 const prefix = testKeyPrefix();
 let auth: FakeUpstream;
-let gateways: Gateway[];
+let gateways: RunningService[];
 let clientNumber = 0;
 
 /** A client address of its own for each test (nginx, the trusted hop, puts it in X-Forwarded-For). */

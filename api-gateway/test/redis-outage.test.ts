@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { Redis, RevocationList } from '@board/service-kit';
 import { TcpProxy, captureLogger, waitFor, type CapturedLogger } from '@board/service-kit/testing';
-import type { Gateway } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { FakeUpstream } from './support/upstream';
 import { TEST_REDIS_URL, deleteKeys, metricValue, startGateway, testKeyPrefix } from './support/gateway';
@@ -16,7 +16,7 @@ let redisProxy: TcpProxy;
 let redis: Redis;
 let auth: FakeUpstream;
 let messages: FakeUpstream;
-let gateway: Gateway;
+let gateway: RunningService;
 let captured: CapturedLogger;
 /** A session revoked while the gateway could not reach Redis. */
 let revokedDuringToken: string;

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { Gateway } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { FakeUpstream, killAll, startFakeUpstreams, upstreamEnv, type FakeUpstreams } from './support/upstream';
 import { deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
@@ -9,7 +9,7 @@ const issuer = new TokenIssuer();
 const prefix = testKeyPrefix();
 let upstreams: FakeUpstreams;
 let secondRealtime: FakeUpstream;
-let gateway: Gateway;
+let gateway: RunningService;
 
 beforeAll(async () => {
   upstreams = await startFakeUpstreams();

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { Redis, RevocationList } from '@board/service-kit';
 import { waitFor } from '@board/service-kit/testing';
-import type { Gateway } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { killAll, startFakeUpstreams, upstreamEnv, type FakeUpstreams } from './support/upstream';
 import { TEST_REDIS_URL, deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
@@ -11,7 +11,7 @@ const JWKS_PATH = '/api/auth/.well-known/jwks.json';
 const issuer = new TokenIssuer();
 const prefix = testKeyPrefix();
 let upstreams: FakeUpstreams;
-let gateway: Gateway;
+let gateway: RunningService;
 let redis: Redis;
 let list: RevocationList;
 

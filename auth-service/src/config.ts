@@ -3,7 +3,7 @@ import {
   amqpUrl,
   commonSettings,
   connectionPassword,
-  databaseUrl,
+  databaseSettings,
   eventSettings,
   isProduction,
   port,
@@ -17,12 +17,14 @@ import { USERNAME_PATTERN, isAcceptablePassword } from './domain/credential-rule
 export const PRODUCTION_MIN_BCRYPT_COST = 12;
 const DAY_SECONDS = 86_400;
 
+export const SERVICE_NAME = 'auth-service';
+
+/** The environment auth-service reads; defaults run it against local servers in development. */
 export const configShape = (env: Env) => ({
   ...commonSettings,
   ...eventSettings,
   PORT: port(3001),
-  DATABASE_URL: databaseUrl('auth'),
-  DATABASE_PASSWORD: connectionPassword(),
+  ...databaseSettings('auth'),
   REDIS_URL: redisUrl(),
   AMQP_URL: amqpUrl(),
   AMQP_PASSWORD: connectionPassword(),
@@ -78,4 +80,7 @@ export const configShape = (env: Env) => ({
   SESSION_CLEANUP_INTERVAL_MS: z.coerce.number().int().min(1_000).default(3_600_000),
 });
 
-export type AuthConfig = z.infer<z.ZodObject<ReturnType<typeof configShape>>>;
+export type Config = z.infer<z.ZodObject<ReturnType<typeof configShape>>>;
+
+/** What `npm run migrate` needs: the database and nothing else, so it runs without the signing-key secret. */
+export const migrationConfigShape = () => ({ ...commonSettings, ...databaseSettings('auth') });

@@ -4,10 +4,8 @@ import {
   FailureLimit,
   RevocationList,
   checks,
-  closeRedis,
-  createRedis,
+  openRedis,
   openDatabase,
-  redisReady,
   startMessaging,
   startService,
   type EventServiceStartOptions,
@@ -17,7 +15,7 @@ import {
   type StartedService,
 } from '@board/service-kit';
 import { createApp } from './app';
-import type { AuthConfig } from './config';
+import { SERVICE_NAME, type Config } from './config';
 import { AccessTokenIssuer } from './domain/access-tokens';
 import { Accounts } from './domain/accounts';
 import { seedAdmin } from './domain/admin-seed';
@@ -31,7 +29,6 @@ import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
 import { createAuthMetrics } from './metrics';
 import { runEvery } from './periodic';
 
-export const SERVICE_NAME = 'auth-service';
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 const REDIS_STARTUP_WAIT_MS = 5_000;
 /** Wrong old passwords per user on a password change: 5 in 15 minutes. */
@@ -41,13 +38,13 @@ const deriveKey = (secret: string, purpose: string) => Buffer.from(hkdfSync('sha
 
 export type StartOptions = EventServiceStartOptions;
 
-export interface AuthService extends StartedService {
+export interface RunningService extends StartedService {
   pool: Awaited<ReturnType<typeof openDatabase>>;
   messaging: Messaging;
   keys: SigningKeys;
 }
 
-function loginThrottle(config: AuthConfig, redis: Redis, logger: Logger): LoginThrottle {
+function loginThrottle(config: Config, redis: Redis, logger: Logger): LoginThrottle {
   const limit = (name: string, max: number) =>
     new FailureLimit(redis, `${config.REDIS_KEY_PREFIX}fail:login-${name}:`, { max, windowMs: config.LOGIN_FAILURE_WINDOW_MS }, logger);
   return new LoginThrottle(
@@ -61,16 +58,14 @@ function loginThrottle(config: AuthConfig, redis: Redis, logger: Logger): LoginT
 }
 
 /** Wires auth-service to its real dependencies and starts listening. */
-export function start(config: AuthConfig, options: StartOptions = {}): Promise<AuthService> {
+export function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
   return startService({ name: SERVICE_NAME, config, logger: options.logger }, async (parts) => {
     const { logger, metrics, lifecycle } = parts;
     const authMetrics = createAuthMetrics(metrics.registry);
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
 
-    const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME);
-    lifecycle.onStop('redis', () => closeRedis(redis));
     // Revocations are best effort on the request path, so a Redis outage does not stop the start.
-    await redisReady(redis, REDIS_STARTUP_WAIT_MS).catch((error: unknown) => logger.warn({ err: error }, 'starting without Redis'));
+    const redis = await openRedis({ url: config.REDIS_URL, logger, lifecycle, name: SERVICE_NAME, startupWaitMs: REDIS_STARTUP_WAIT_MS });
     const revocationList = new RevocationList(redis, config.REDIS_KEY_PREFIX);
 
     const messaging = await startMessaging(parts, {

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { expectErrorResponse } from '@board/service-kit/testing';
-import type { AuthService } from '../src/service';
+import type { RunningService } from '../src/service';
 import {
   TestWorld,
   asGateway,
@@ -13,7 +13,7 @@ import {
 } from './support';
 
 let world: TestWorld;
-let service: AuthService;
+let service: RunningService;
 let url: string;
 
 beforeAll(async () => {

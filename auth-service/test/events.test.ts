@@ -1,12 +1,13 @@
 import request from 'supertest';
-import { createEvent, type AnyEvent, type EventEnvelope } from '@board/service-kit';
+import { createEvent } from '@board/service-kit';
+import { type AnyEvent, type EventEnvelope } from '@board/service-kit/contracts';
 import { TEST_AMQP_URL, TcpProxy, expectErrorResponse, observeEvents, publishRaw, sleep, waitFor, type EventObserver } from '@board/service-kit/testing';
-import type { AuthService } from '../src/service';
+import type { RunningService } from '../src/service';
 import { RETRY_DELAYS_MS, TestWorld, asGateway, login, newAccount, refresh, registerAndLogin } from './support';
 
 let world: TestWorld;
 let proxy: TcpProxy;
-let service: AuthService;
+let service: RunningService;
 let observer: EventObserver;
 let observed: readonly AnyEvent[];
 

@@ -50,7 +50,7 @@ async function deviceTokenOf(account: Account): Promise<string> {
   expect(res.status).toBe(200);
   const cookie = setCookies(res).get('device_token');
   expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'strict', path: '/api/auth/login' });
-  return cookie!.value;
+  return cookie!.value ?? '';
 }
 
 async function statusesOf(email: string, attempts: Attempt[]): Promise<number[]> {

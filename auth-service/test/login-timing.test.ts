@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
-import type { AuthService } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TestWorld, newAccount, register } from './support';
 
 // The production cost, so that a skipped bcrypt compare would stand out from the noise.
 let world: TestWorld;
-let service: AuthService;
+let service: RunningService;
 
 beforeAll(async () => {
   world = await TestWorld.create('auth_timing');

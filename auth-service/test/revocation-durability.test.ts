@@ -1,11 +1,11 @@
 import request from 'supertest';
 import { TEST_REDIS_URL, TcpProxy, waitFor } from '@board/service-kit/testing';
-import type { AuthService } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TestWorld, asGateway, registerAndLogin } from './support';
 
 let world: TestWorld;
 let redisProxy: TcpProxy;
-let service: AuthService;
+let service: RunningService;
 
 beforeAll(async () => {
   world = await TestWorld.create('auth_revocation_durability');

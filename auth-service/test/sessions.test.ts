@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { TcpProxy, expectErrorResponse, waitFor } from '@board/service-kit/testing';
-import type { AuthService } from '../src/service';
+import type { RunningService } from '../src/service';
 import {
   TEST_REDIS_URL,
   TestWorld,
@@ -16,7 +16,7 @@ import {
 } from './support';
 
 let world: TestWorld;
-let service: AuthService;
+let service: RunningService;
 let url: string;
 
 beforeAll(async () => {
@@ -251,7 +251,7 @@ describe('sessions', () => {
 
 describe('while Redis is unreachable', () => {
   let proxy: TcpProxy;
-  let viaProxy: AuthService;
+  let viaProxy: RunningService;
 
   beforeAll(async () => {
     const redis = new URL(TEST_REDIS_URL);
@@ -287,7 +287,7 @@ describe('while Redis is unreachable', () => {
 });
 
 describe('the refresh grace window (two tabs refreshing at once)', () => {
-  let graceful: AuthService;
+  let graceful: RunningService;
 
   beforeAll(async () => {
     graceful = await world.start({ REFRESH_REUSE_GRACE_SECONDS: '2' });

@@ -2,7 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { expectErrorResponse, waitFor } from '@board/service-kit/testing';
-import type { AuthService } from '../src/service';
+import type { RunningService } from '../src/service';
 import { TestWorld, login, registerAndLogin, verifyWithJwks } from './support';
 
 interface Jwk {
@@ -21,7 +21,7 @@ const kidOf = (accessToken: string) => jwt.decode(accessToken, { complete: true 
 
 describe('signing keys and JWKS', () => {
   let world: TestWorld;
-  let service: AuthService;
+  let service: RunningService;
 
   beforeAll(async () => {
     world = await TestWorld.create('auth_keys');

@@ -2,7 +2,8 @@ import { createPublicKey } from 'node:crypto';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
 import { parseSetCookie } from 'cookie';
 import request from 'supertest';
-import { Redis, identityHeaders, isRole, parseConfig, queueName, type Env, type Identity, type Topology } from '@board/service-kit';
+import { Redis, parseConfig, queueName, type Env, type Topology } from '@board/service-kit';
+import { identityHeaders, isRole, type Identity } from '@board/service-kit/contracts';
 import {
   TEST_AMQP_URL,
   TEST_REDIS_URL,
@@ -14,7 +15,7 @@ import {
   type TestDatabase,
 } from '@board/service-kit/testing';
 import { configShape } from '../src/config';
-import { start, type AuthService, type StartOptions } from '../src/service';
+import { start, type RunningService, type StartOptions } from '../src/service';
 
 export { TEST_REDIS_URL };
 export const RETRY_DELAYS_MS = [50, 100];
@@ -24,7 +25,7 @@ export const RETRY_DELAYS_MS = [50, 100];
  * prefix, plus every service it started; cleanUp() removes all of it.
  */
 export class TestWorld {
-  readonly services: AuthService[] = [];
+  readonly services: RunningService[] = [];
   readonly redis: Redis;
   private readonly extraQueues: string[] = [];
 
@@ -61,7 +62,7 @@ export class TestWorld {
    * Starts auth-service and, unless `brokerReachable` is false, waits until it is connected to
    * RabbitMQ: the kit's AmqpConnection leaks a connection closed while it is still being set up.
    */
-  async start(overrides: Env = {}, options: StartOptions = {}, brokerReachable = true): Promise<AuthService> {
+  async start(overrides: Env = {}, options: StartOptions = {}, brokerReachable = true): Promise<RunningService> {
     const env = this.env(overrides);
     const service = await start(parseConfig(configShape(env), env), {
       logger: silentLogger(),

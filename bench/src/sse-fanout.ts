@@ -9,7 +9,8 @@ import net from 'node:net';
 import path from 'node:path';
 import amqplib from 'amqplib';
 import { Redis } from 'ioredis';
-import { createEvent, deadLetterQueueName, retryQueueName, type EventEnvelope } from '@board/service-kit';
+import { createEvent, deadLetterQueueName, retryQueueName } from '@board/service-kit';
+import { type EventEnvelope } from '@board/service-kit/contracts';
 import { DEFAULT_LOCAL_SERVERS } from '../../stack/dist/plan';
 import { percentile, round } from './stats';
 

@@ -1,24 +1,19 @@
 import type { z } from 'zod';
-import { amqpUrl, commonSettings, connectionPassword, databaseUrl, eventSettings, port } from '@board/service-kit';
+import { amqpUrl, commonSettings, connectionPassword, databaseSettings, eventSettings, port } from '@board/service-kit';
 
 export const SERVICE_NAME = 'message-service';
 
 /** The environment message-service reads; defaults run it against local servers in development. */
-export const configShape = {
+export const configShape = () => ({
   ...commonSettings,
   ...eventSettings,
   PORT: port(3003),
-  DATABASE_URL: databaseUrl('messages'),
-  DATABASE_PASSWORD: connectionPassword(),
+  ...databaseSettings('messages'),
   AMQP_URL: amqpUrl(),
   AMQP_PASSWORD: connectionPassword(),
-};
+});
 
-export type Config = z.infer<z.ZodObject<typeof configShape>>;
+export type Config = z.infer<z.ZodObject<ReturnType<typeof configShape>>>;
 
-/** What `npm run migrate` needs: the database and nothing else. */
-export const migrationConfigShape = {
-  ...commonSettings,
-  DATABASE_URL: databaseUrl('messages'),
-  DATABASE_PASSWORD: connectionPassword(),
-};
+/** What `npm run migrate` needs: the database and nothing else, so it runs without the service's secrets. */
+export const migrationConfigShape = () => ({ ...commonSettings, ...databaseSettings('messages') });

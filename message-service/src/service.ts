@@ -13,7 +13,7 @@ import {
 import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
 import { MessageBoard } from './domain/board';
-import { CONSUMED_EVENTS, CONSUMER_NAME, handleUserEvent } from './events/user-events';
+import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 
@@ -35,7 +35,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       config,
       pool,
       outboxPollIntervalMs: options.outboxPollIntervalMs,
-      consume: { consumer: CONSUMER_NAME, routingKeys: CONSUMED_EVENTS, handle: handleUserEvent, retryDelaysMs: options.retryDelaysMs },
+      consume: { consumer: CONSUMER, routingKeys: CONSUMED_EVENTS, handle: eventHandler, retryDelaysMs: options.retryDelaysMs },
     });
 
     const board = new MessageBoard({

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { parseConfig, type Identity, type Role } from '@board/service-kit';
+import { parseConfig } from '@board/service-kit';
+import { type Identity, type Role } from '@board/service-kit/contracts';
 import { configShape } from '../src/config';
 import { mayDelete, mayEdit, messageEventData, presentMessage, type StoredMessage } from '../src/domain/message';
 

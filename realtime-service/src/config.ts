@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { amqpUrl, commonSettings, connectionPassword, eventSettings, port, redisUrl } from '@board/service-kit';
 
-export const configShape = {
+export const SERVICE_NAME = 'realtime-service';
+
+/** The environment realtime-service reads; defaults run it against local servers in development. */
+export const configShape = () => ({
   ...commonSettings,
   ...eventSettings,
   PORT: port(3004),
@@ -21,6 +24,6 @@ export const configShape = {
   MAX_STREAMS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** The reconnection delay announced to clients (the SSE `retry:` field). */
   SSE_RETRY_MS: z.coerce.number().int().min(500).max(60_000).default(3_000),
-};
+});
 
-export type Config = z.infer<z.ZodObject<typeof configShape>>;
+export type Config = z.infer<z.ZodObject<ReturnType<typeof configShape>>>;

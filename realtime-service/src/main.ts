@@ -1,13 +1,5 @@
-import { loadConfig } from '@board/service-kit';
-import { configShape } from './config';
+import { runService } from '@board/service-kit';
+import { SERVICE_NAME, configShape } from './config';
 import { start } from './service';
 
-const config = loadConfig(configShape);
-
-start(config).then(
-  ({ lifecycle }) => lifecycle.handleSignals(),
-  (error: unknown) => {
-    console.error('realtime-service failed to start:', error);
-    process.exit(1);
-  },
-);
+runService({ name: SERVICE_NAME, configShape, start });

@@ -1,11 +1,9 @@
 import {
   AmqpConnection,
-  CONSUMER_BINDINGS,
   EventConsumer,
   RevocationList,
   checks,
-  closeRedis,
-  createRedis,
+  openRedis,
   queueName,
   startService,
   topologyFrom,
@@ -13,9 +11,10 @@ import {
   type Redis,
   type StartedService,
 } from '@board/service-kit';
+import { CONSUMER_BINDINGS } from '@board/service-kit/contracts';
 import { createApp } from './app';
-import type { Config } from './config';
-import { recordInStream } from './events/record-event';
+import { SERVICE_NAME, type Config } from './config';
+import { eventHandler } from './events/handlers';
 import { createRealtimeMetrics } from './metrics';
 import { ClientHub } from './sse/hub';
 import { LiveFeed } from './sse/live-feed';
@@ -23,8 +22,7 @@ import { EventLog } from './store/event-log';
 import { StreamSlots } from './store/stream-slots';
 import { TicketStore } from './store/tickets';
 
-export const SERVICE = 'realtime-service';
-const ROUTING_KEYS = CONSUMER_BINDINGS[SERVICE];
+const ROUTING_KEYS = CONSUMER_BINDINGS[SERVICE_NAME];
 const TICKET_TTL_MS = 30_000;
 
 export interface StartOptions {
@@ -35,20 +33,18 @@ export interface StartOptions {
   revocations?: (redis: Redis, prefix: string) => RevocationList;
 }
 
-export interface RealtimeService extends StartedService {
+export interface RunningService extends StartedService {
   /** The replay stream, for tests that append directly. */
   eventLog: EventLog;
 }
 
-export function start(config: Config, options: StartOptions = {}): Promise<RealtimeService> {
+export function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const prefix = config.REDIS_KEY_PREFIX;
-  return startService({ name: SERVICE, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
+  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
     // What is registered last stops first: the consumer, then the streams, HTTP, and Redis last.
-    const redis = createRedis(config.REDIS_URL, logger, SERVICE);
-    lifecycle.onStop('redis', () => closeRedis(redis));
-    const subscriber = createRedis(config.REDIS_URL, logger, `${SERVICE}-subscriber`);
-    lifecycle.onStop('redis-subscriber', () => closeRedis(subscriber));
-    const connection = new AmqpConnection({ url: config.AMQP_URL, password: config.AMQP_PASSWORD, logger, name: SERVICE });
+    const redis = await openRedis({ url: config.REDIS_URL, logger, lifecycle, name: SERVICE_NAME });
+    const subscriber = await openRedis({ url: config.REDIS_URL, logger, lifecycle, name: `${SERVICE_NAME}-subscriber` });
+    const connection = new AmqpConnection({ url: config.AMQP_URL, password: config.AMQP_PASSWORD, logger, name: SERVICE_NAME });
     lifecycle.onStop('rabbitmq', () => connection.close());
 
     const eventLog = new EventLog(redis, prefix, config.STREAM_MAX_LENGTH);
@@ -72,9 +68,9 @@ export function start(config: Config, options: StartOptions = {}): Promise<Realt
     const consumer = new EventConsumer({
       connection,
       topology,
-      queue: queueName(topology, SERVICE),
+      queue: queueName(topology, SERVICE_NAME),
       routingKeys: ROUTING_KEYS,
-      handle: recordInStream(eventLog),
+      handle: eventHandler(eventLog),
       logger,
       registry: metrics.registry,
     });

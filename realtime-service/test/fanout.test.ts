@@ -1,20 +1,11 @@
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
-import {
-  RevocationList,
-  closeRedis,
-  createEvent,
-  createRedis,
-  redisReady,
-  type AnyEvent,
-  type Identity,
-  type Redis,
-  type Topology,
-} from '@board/service-kit';
+import { RevocationList, closeRedis, createEvent, createRedis, redisReady, type Redis, type Topology } from '@board/service-kit';
+import { type AnyEvent, type Identity } from '@board/service-kit/contracts';
 import { TEST_REDIS_URL, TcpProxy, publishRaw, silentLogger, sleep, testTopology, waitFor } from '@board/service-kit/testing';
 import request from 'supertest';
 import { isAfter } from '../src/domain/stream-id';
-import { start, type RealtimeService } from '../src/service';
+import { start, type RunningService } from '../src/service';
 import { Listener } from './support/event-source';
 import {
   REDIS_URL,
@@ -36,8 +27,8 @@ const MAX_CLIENT_BUFFER_BYTES = 65_536;
 let topology: Topology;
 let prefix: string;
 let redis: Redis;
-let a: RealtimeService;
-let b: RealtimeService;
+let a: RunningService;
+let b: RunningService;
 const clients: { close: () => void }[] = [];
 
 const startInstance = () =>
@@ -64,13 +55,13 @@ afterAll(async () => {
 });
 
 /** An EventSource on `instance`, as the gateway would forward `identity` (plus any extra headers). */
-async function listen(instance: RealtimeService, identity: Identity, query = '', headers: Record<string, string> = {}) {
+async function listen(instance: RunningService, identity: Identity, query = '', headers: Record<string, string> = {}) {
   const listener = await Listener.open(`${instance.url}/api/events${query}`, { ...asHeaders(identity), ...headers });
   clients.push(listener);
   return listener;
 }
 
-async function read(instance: RealtimeService, identity: Identity, headers: Record<string, string> = {}) {
+async function read(instance: RunningService, identity: Identity, headers: Record<string, string> = {}) {
   const reader = await SseReader.open(`${instance.url}/api/events`, { ...asHeaders(identity), ...headers });
   expect(reader.status).toBe(200);
   clients.push(reader);
@@ -81,7 +72,7 @@ const generalMessage = (authorId: string = randomUUID(), body = 'hello'): AnyEve
   createEvent('test-producer', 'message.created', messageData('general', authorId, body));
 
 /** Appends straight to the stream (as the consumer does), faster than going through RabbitMQ. */
-async function append(instance: RealtimeService, event: AnyEvent = generalMessage()): Promise<string> {
+async function append(instance: RunningService, event: AnyEvent = generalMessage()): Promise<string> {
   const id = await instance.eventLog.append(event);
   if (id === null) throw new Error('the event was appended before');
   return id;

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { closeRedis, createEvent, createRedis, redisReady, type AnyEvent, type Redis, type Topology } from '@board/service-kit';
+import { closeRedis, createEvent, createRedis, redisReady, type Redis, type Topology } from '@board/service-kit';
+import { type AnyEvent } from '@board/service-kit/contracts';
 import { silentLogger, testTopology, waitFor } from '@board/service-kit/testing';
 import request from 'supertest';
 import { isAfter } from '../src/domain/stream-id';
-import { start, type RealtimeService } from '../src/service';
+import { start, type RunningService } from '../src/service';
 import { REDIS_URL, asHeaders, deleteKeys, messageData, metricValue, removeTopology, someone, testConfig, testPrefix, waitUntilReady } from './support/harness';
 import { SseReader } from './support/sse-reader';
 
@@ -21,7 +22,7 @@ const BIG_BODY = 'x'.repeat(64 * 1024);
 let topology: Topology;
 let prefix: string;
 let redis: Redis;
-let instance: RealtimeService;
+let instance: RunningService;
 let reader: SseReader | undefined;
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { RevocationList, closeRedis, createRedis, redisReady, type Redis, type TokenStanding, type Topology } from '@board/service-kit';
 import { silentLogger, testTopology, waitFor } from '@board/service-kit/testing';
-import { start, type RealtimeService } from '../src/service';
+import { start, type RunningService } from '../src/service';
 import { SseReader } from './support/sse-reader';
 import { REDIS_URL, asHeaders, deleteKeys, removeTopology, someone, testConfig, testPrefix, waitUntilReady } from './support/harness';
 
@@ -32,7 +32,7 @@ let topology: Topology;
 let prefix: string;
 let redis: Redis;
 let held: HeldAnswers;
-let service: RealtimeService;
+let service: RunningService;
 
 beforeAll(async () => {
   topology = testTopology();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigError, createEvent, parseConfig, type AnyEvent, type Role } from '@board/service-kit';
+import { ConfigError, createEvent, parseConfig } from '@board/service-kit';
+import { type AnyEvent, type Role } from '@board/service-kit/contracts';
 import { configShape } from '../src/config';
 import { dataFor, viewFor, type Recipient } from '../src/domain/audience';
 import { parseChannelList } from '../src/domain/channels';

@@ -1,7 +1,7 @@
 import { RevocationList, closeRedis, createRedis, redisReady, type Redis, type Topology } from '@board/service-kit';
 import { silentLogger, sleep, testTopology, waitFor } from '@board/service-kit/testing';
 import request from 'supertest';
-import { start, type RealtimeService } from '../src/service';
+import { start, type RunningService } from '../src/service';
 import { SseReader } from './support/sse-reader';
 import {
   REDIS_URL,
@@ -19,7 +19,7 @@ const TICKET_TTL_MS = 400;
 let topology: Topology;
 let prefix: string;
 let redis: Redis;
-let service: RealtimeService;
+let service: RunningService;
 const readers: SseReader[] = [];
 
 beforeAll(async () => {

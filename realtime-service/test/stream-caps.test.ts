@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeRedis, createRedis, redisReady, type Redis, type Topology } from '@board/service-kit';
 import { silentLogger, testTopology, waitFor } from '@board/service-kit/testing';
-import { start, type RealtimeService } from '../src/service';
+import { start, type RunningService } from '../src/service';
 import { StreamSlots } from '../src/store/stream-slots';
 import { SseReader } from './support/sse-reader';
 import { REDIS_URL, asHeaders, deleteKeys, removeTopology, someone, testConfig, testPrefix, waitUntilReady } from './support/harness';
@@ -10,7 +10,7 @@ let topology: Topology;
 let prefix: string;
 let redis: Redis;
 /** Two instances sharing one Redis, as replicas do. */
-let instances: RealtimeService[];
+let instances: RunningService[];
 const readers: SseReader[] = [];
 
 beforeAll(async () => {

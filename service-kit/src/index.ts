@@ -1,26 +1,100 @@
-export * from './config';
-export * from './context';
-export * from './logger';
-export * from './errors';
-export * from './metrics';
-export * from './health';
-export * from './http';
-export * from './validation';
-export * from './pagination';
-export * from './channels';
-export * from './identity';
-export * from './db';
-export * from './database';
-export * from './lifecycle';
-export * from './redis';
-export * from './revocation';
-export * from './failure-limit';
-export * from './messaging';
-export * from './events/catalog';
-export * from './events/bindings';
-export * from './events/connection';
-export * from './events/topology';
-export * from './events/publisher';
-export * from './events/outbox-relay';
-export * from './events/consumer';
-export * from './service';
+/*
+ * What every service is built from. The board's own contract (roles, identity, channels, the
+ * event catalog) is the `@board/service-kit/contracts` entry point; test support is
+ * `@board/service-kit/testing`.
+ */
+
+// runtime: configuration, logging, metrics, the start and the graceful stop
+export {
+  ConfigError,
+  amqpUrl,
+  commonSettings,
+  connectionPassword,
+  databaseSettings,
+  databaseUrl,
+  isProduction,
+  loadConfig,
+  parseConfig,
+  port,
+  redisUrl,
+  secret,
+  urlWithScheme,
+  type ConfigShape,
+  type Env,
+} from './runtime/config';
+export { currentContext, runInContext, type WorkContext } from './runtime/context';
+export { createLogger, type Logger, type LoggerOptions } from './runtime/logger';
+export { Counter, Gauge, Histogram, Registry, createMetrics, sharedMetric, type ServiceMetrics } from './runtime/metrics';
+export { Lifecycle } from './runtime/lifecycle';
+export {
+  startService,
+  type EventServiceStartOptions,
+  type ServiceParts,
+  type ServiceStartConfig,
+  type ServiceWiring,
+  type StartedService,
+} from './runtime/service';
+export { runService, type RunServiceOptions } from './runtime/main';
+
+// http: the app every service shares, its errors, health, validation and paging
+export { createHttpApp, requestContext, requestLogger, type HttpAppBasics, type HttpAppOptions } from './http/app';
+export {
+  AppError,
+  badRequest,
+  conflict,
+  errorBody,
+  errorHandler,
+  forbidden,
+  found,
+  notFound,
+  notFoundHandler,
+  serviceUnavailable,
+  unauthorized,
+  validationFailed,
+  type ErrorBody,
+  type ErrorDetail,
+} from './http/errors';
+export { checks, healthRouter, type ReadinessCheck, type ReadinessChecks } from './http/health';
+export { metricsEndpoint, requestMetrics } from './runtime/metrics';
+export { DISPLAY_NAME_MAX, cleanDisplayName, displayNameField, onlyFields, uuidParam, validate, validated } from './http/validation';
+export { cursorQuery, decodeCursor, encodeCursor, limitQuery, pageFrom, sortTimeSql, type PagePosition, type PagedRow } from './http/paging';
+export { callerOf, requireIdentity, requireRole } from './http/identity';
+
+// postgres: the pool, migrations, and the transactions that record events in the outbox
+export { createPool, postgresClientConfig, withTransaction, type DatabaseSettings, type PoolClient, type Queryable } from './postgres/pool';
+export { migrate, migrateAndExit, openDatabase, type MigrationSettings } from './postgres/migrations';
+export { Database, Transaction } from './postgres/database';
+
+// redis: clients, revocations, failure limits
+export { Redis, closeRedis, createRedis, openRedis, redisReady, type OpenRedisOptions } from './redis/client';
+export {
+  RevocationList,
+  RevocationMirror,
+  parseRevocationNotice,
+  type RevocationCheck,
+  type RevocationMirrorOptions,
+  type RevocationNotice,
+  type RoleChange,
+  type TokenStanding,
+} from './redis/revocations';
+export { FailureLimit, type FailureLimitOptions } from './redis/failure-limit';
+
+// events: the broker connection, topology, outbox relay, publisher and consumer
+export { createEvent } from './events/envelope';
+export { AmqpConnection, amqpCredentials, type AmqpConnectionOptions } from './events/connection';
+export {
+  assertBoardQueues,
+  assertConsumerQueues,
+  assertExchange,
+  deadLetterQueueName,
+  eventSettings,
+  parkedQueueName,
+  queueName,
+  retryQueueName,
+  topologyFrom,
+  type Topology,
+} from './events/topology';
+export { EventPublisher, PublisherUnavailableError, UnroutableEventError } from './events/publisher';
+export { OutboxRelay, type OutboxRelayOptions } from './events/outbox-relay';
+export { EventConsumer, type ConsumerOptions, type HandlerOutcome } from './events/consumer';
+export { createMessaging, startMessaging, type Messaging, type MessagingConfig, type StartMessagingOptions } from './events/messaging';

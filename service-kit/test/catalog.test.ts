@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { PoisonMessageError, createEvent, parseEventMessage } from '../src/events/catalog';
-import { runInContext } from '../src/context';
+import { PoisonMessageError, parseEventMessage } from '../src/contracts/events';
+import { createEvent } from '../src/events/envelope';
+import { runInContext } from '../src/runtime/context';
 
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
 

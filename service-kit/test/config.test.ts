@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, amqpUrl, commonSettings, connectionPassword, databaseUrl, parseConfig, port, secret, type Env } from '../src/config';
+import { ConfigError, amqpUrl, commonSettings, connectionPassword, databaseUrl, parseConfig, port, secret, type Env } from '../src/runtime/config';
 
 const shape = (env: Env) => ({
   ...commonSettings,

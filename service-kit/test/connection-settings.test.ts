@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { amqpCredentials, AmqpConnection } from '../src/events/connection';
-import { postgresClientConfig } from '../src/db';
+import { postgresClientConfig } from '../src/postgres/pool';
 import { TEST_AMQP_URL, silentLogger } from '../src/testing';
 
 /** Every character that ends or splits part of a URL, and percent-encoding that must stay literal. */

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Registry } from 'prom-client';
-import { createPool } from '../src/db';
-import { Database } from '../src/database';
+import { createPool } from '../src/postgres/pool';
+import { Database } from '../src/postgres/database';
 import { AmqpConnection } from '../src/events/connection';
 import { EventConsumer } from '../src/events/consumer';
-import { createEvent } from '../src/events/catalog';
+import { createEvent } from '../src/events/envelope';
 import { isDependencyFailure } from '../src/events/dependency-failure';
 import { deadLetterQueueName, queueName, type Topology } from '../src/events/topology';
 import {

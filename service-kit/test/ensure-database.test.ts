@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { ensureDatabase } from '../src/db';
+import { ensureDatabase } from '../src/postgres/migrations';
 import { TEST_POSTGRES_URL, silentLogger } from '../src/testing';
 
 const name = `kit_ensure_${randomBytes(4).toString('hex')}`;

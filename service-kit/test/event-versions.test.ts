@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
-import { EVENT_VERSION, createEvent, type AnyEvent } from '../src/events/catalog';
+import { EVENT_VERSION, type AnyEvent } from '../src/contracts/events';
+import { createEvent } from '../src/events/envelope';
 import { deadLetterQueueName, parkedQueueName, queueName, type Topology } from '../src/events/topology';
 import { TEST_AMQP_URL, deleteTopology, observeEvents, peekQueue, publishRaw, testTopology, waitFor } from '../src/testing';
 

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { createPool } from '../src/db';
-import { Database } from '../src/database';
+import { createPool } from '../src/postgres/pool';
+import { Database } from '../src/postgres/database';
 import { AmqpConnection } from '../src/events/connection';
 import { EventConsumer } from '../src/events/consumer';
 import { EventPublisher } from '../src/events/publisher';
 import { OutboxRelay } from '../src/events/outbox-relay';
-import { createEvent, type AnyEvent } from '../src/events/catalog';
+import { createEvent } from '../src/events/envelope';
+import { type AnyEvent } from '../src/contracts/events';
 import { deadLetterQueueName, queueName, type Topology } from '../src/events/topology';
 import {
   TEST_AMQP_URL,

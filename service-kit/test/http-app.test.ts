@@ -1,10 +1,10 @@
 import { Router } from 'express';
 import { body } from 'express-validator';
 import request from 'supertest';
-import { createHttpApp } from '../src/http';
-import { createMetrics } from '../src/metrics';
-import { validate, validated } from '../src/validation';
-import { conflict } from '../src/errors';
+import { createHttpApp } from '../src/http/app';
+import { createMetrics } from '../src/runtime/metrics';
+import { validate, validated } from '../src/http/validation';
+import { conflict } from '../src/http/errors';
 import { captureLogger, expectErrorResponse } from '../src/testing';
 
 function buildApp(readiness = {}) {

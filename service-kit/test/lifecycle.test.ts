@@ -1,4 +1,4 @@
-import { Lifecycle } from '../src/lifecycle';
+import { Lifecycle } from '../src/runtime/lifecycle';
 import { silentLogger } from '../src/testing';
 
 describe('Lifecycle', () => {

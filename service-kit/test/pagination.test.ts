@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decodeCursor, encodeCursor } from '../src/pagination';
+import { decodeCursor, encodeCursor } from '../src/http/paging';
 
 // The keyset cursors of message-service (`before`) and user-service (`after`).
 describe('page cursors', () => {

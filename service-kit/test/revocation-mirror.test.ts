@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RevocationList, RevocationMirror, createRedis, redisReady } from '../src';
+import { RevocationList, RevocationMirror } from '../src/redis/revocations';
+import { createRedis, redisReady } from '../src/redis/client';
 import { TEST_REDIS_URL, TcpProxy, silentLogger, waitFor } from '../src/testing';
 
 /*

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RevocationList, RevocationMirror, createRedis, parseRevocationNotice } from '../src';
+import { RevocationList, RevocationMirror, parseRevocationNotice } from '../src/redis/revocations';
+import { createRedis } from '../src/redis/client';
 import { TEST_REDIS_URL, silentLogger, waitFor } from '../src/testing';
 
 const prefix = `test:roles:${randomUUID()}:`;

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { startService, type ServiceStartConfig } from '../src/service';
+import { startService, type ServiceStartConfig } from '../src/runtime/service';
 import { freePort, silentLogger } from '../src/testing';
 
 const config: ServiceStartConfig = { PORT: 0, HOST: '127.0.0.1', LOG_LEVEL: 'silent', SHUTDOWN_TIMEOUT_MS: 1_000 };

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import amqplib from 'amqplib';
 import type pg from 'pg';
-import { createPool } from '../src/db';
-import { Database } from '../src/database';
-import { CONSUMER_BINDINGS } from '../src/events/bindings';
+import { createPool } from '../src/postgres/pool';
+import { Database } from '../src/postgres/database';
+import { CONSUMER_BINDINGS } from '../src/contracts/bindings';
 import { AmqpConnection } from '../src/events/connection';
 import { EventConsumer } from '../src/events/consumer';
 import { OutboxRelay } from '../src/events/outbox-relay';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { createPool, withTransaction } from '../src/db';
+import { createPool, withTransaction } from '../src/postgres/pool';
 import { TcpProxy, createTestDatabase, silentLogger, type TestDatabase } from '../src/testing';
 
 let database: TestDatabase;

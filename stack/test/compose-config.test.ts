@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { parseConfig, type Env } from '@board/service-kit';
+import type { ZodRawShape } from 'zod';
+import { parseConfig, type ConfigShape, type Env } from '@board/service-kit';
 import { configShape as authShape } from '../../auth-service/src/config';
 import { configShape as userShape } from '../../user-service/src/config';
 import { configShape as messageShape } from '../../message-service/src/config';
@@ -9,13 +10,12 @@ import { loadCompose } from '../src/compose';
 import { PRODUCTION_FILES, TEST_SECRETS, envExample, mergedConfig } from './support/compose-cli';
 import { ROOT } from '../src/stack';
 
-type Shape = Parameters<typeof parseConfig>[0];
-const SHAPES: Record<string, (env: Env) => Shape> = {
+const SHAPES: Record<string, ConfigShape<ZodRawShape>> = {
   'auth-service': authShape,
   'user-service': userShape,
-  'message-service': () => messageShape,
-  'realtime-service': () => realtimeShape,
-  'api-gateway': () => gatewayShape,
+  'message-service': messageShape,
+  'realtime-service': realtimeShape,
+  'api-gateway': gatewayShape,
 };
 
 /** Variables that Node itself reads, not the service's configuration. */

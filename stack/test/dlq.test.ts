@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import amqplib, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
-import { assertConsumerQueues, createEvent, deadLetterQueueName, queueName, type AnyEvent, type Topology } from '@board/service-kit';
+import { assertConsumerQueues, createEvent, deadLetterQueueName, queueName, type Topology } from '@board/service-kit';
+import { type AnyEvent } from '@board/service-kit/contracts';
 import { TEST_AMQP_URL, TcpProxy, deleteTopology, testTopology } from '@board/service-kit/testing';
 import { listDeadLetters, replayDeadLetters, runDlq, type BrokerSettings, type Output } from '../src/dlq';
 

@@ -3,7 +3,7 @@ import {
   amqpUrl,
   commonSettings,
   connectionPassword,
-  databaseUrl,
+  databaseSettings,
   eventSettings,
   port,
   redisUrl,
@@ -18,8 +18,7 @@ export const configShape = (env: Env) => ({
   ...commonSettings,
   ...eventSettings,
   PORT: port(3002),
-  DATABASE_URL: databaseUrl('users'),
-  DATABASE_PASSWORD: connectionPassword(),
+  ...databaseSettings('users'),
   REDIS_URL: redisUrl(),
   REDIS_KEY_PREFIX: z.string().default(''),
   AMQP_URL: amqpUrl(),
@@ -31,8 +30,4 @@ export const configShape = (env: Env) => ({
 export type Config = z.infer<z.ZodObject<ReturnType<typeof configShape>>>;
 
 /** What `npm run migrate` needs: the database and nothing else, so it runs without the service's secrets. */
-export const migrationConfigShape = {
-  ...commonSettings,
-  DATABASE_URL: databaseUrl('users'),
-  DATABASE_PASSWORD: connectionPassword(),
-};
+export const migrationConfigShape = () => ({ ...commonSettings, ...databaseSettings('users') });

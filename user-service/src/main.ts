@@ -1,14 +1,5 @@
-import { createLogger, loadConfig } from '@board/service-kit';
+import { runService } from '@board/service-kit';
 import { SERVICE_NAME, configShape } from './config';
 import { start } from './service';
 
-const config = loadConfig(configShape(process.env));
-const logger = createLogger({ service: SERVICE_NAME, level: config.LOG_LEVEL });
-
-start(config, { logger }).then(
-  ({ lifecycle }) => lifecycle.handleSignals(),
-  (error: unknown) => {
-    logger.fatal({ err: error }, 'user-service failed to start');
-    logger.flush(() => process.exit(1));
-  },
-);
+runService({ name: SERVICE_NAME, configShape, start });

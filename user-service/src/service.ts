@@ -4,8 +4,7 @@ import {
   FailureLimit,
   RevocationList,
   checks,
-  closeRedis,
-  createRedis,
+  openRedis,
   openDatabase,
   startMessaging,
   startService,
@@ -18,7 +17,7 @@ import {
 import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
 import { Directory } from './domain/directory';
-import { CONSUMED_EVENTS, CONSUMER_NAME, handleUserEvent } from './events/user-registered';
+import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 /** Wrong membership passcodes per user: 5 in 15 minutes. */
@@ -38,15 +37,14 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
     const { logger, metrics, lifecycle } = parts;
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
 
-    const redis = createRedis(config.REDIS_URL, logger, SERVICE_NAME);
-    lifecycle.onStop('redis', () => closeRedis(redis));
+    const redis = await openRedis({ url: config.REDIS_URL, logger, lifecycle, name: SERVICE_NAME });
 
     const messaging = await startMessaging(parts, {
       service: SERVICE_NAME,
       config,
       pool,
       outboxPollIntervalMs: options.outboxPollIntervalMs,
-      consume: { consumer: CONSUMER_NAME, routingKeys: CONSUMED_EVENTS, handle: handleUserEvent, retryDelaysMs: options.retryDelaysMs },
+      consume: { consumer: CONSUMER, routingKeys: CONSUMED_EVENTS, handle: eventHandler, retryDelaysMs: options.retryDelaysMs },
     });
 
     const directory = new Directory({

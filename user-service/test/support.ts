@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { identityHeaders, parseConfig, queueName, redisReady, type Role, type Topology } from '@board/service-kit';
+import { parseConfig, queueName, redisReady, type Topology } from '@board/service-kit';
+import { identityHeaders, type Role } from '@board/service-kit/contracts';
 import {
   TEST_AMQP_URL,
   TEST_REDIS_URL,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createEvent, type EventData } from '@board/service-kit';
+import { createEvent } from '@board/service-kit';
+import { type EventData } from '@board/service-kit/contracts';
 import { publishRaw, waitFor, waitForDeadLetters } from '@board/service-kit/testing';
 import { startTestService, type TestContext } from './support';
 

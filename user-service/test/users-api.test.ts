@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { ROLES, encodeCursor, type Role } from '@board/service-kit';
+import { encodeCursor } from '@board/service-kit';
+import { ROLES, type Role } from '@board/service-kit/contracts';
 import { expectErrorResponse, waitFor } from '@board/service-kit/testing';
 import { PASSCODE, startTestService, type TestContext, type TestUser } from './support';
 

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
-import { AppError, lowerRole, type Counter, type RevocationCheck } from '@board/service-kit';
+import { AppError, type Counter, type RevocationCheck } from '@board/service-kit';
+import { lowerRole } from '@board/service-kit/contracts';
 import { isPublicRoute, routingPath } from '../routes';
 import type { TokenVerifier } from './token-verifier';
 

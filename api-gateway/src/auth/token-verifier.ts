@@ -1,7 +1,8 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { JwksClient, JwksRateLimitError, SigningKeyNotFoundError, type SigningKey } from 'jwks-rsa';
-import { AppError, isRole, isUuid, serviceUnavailable, type Identity } from '@board/service-kit';
+import { AppError, serviceUnavailable } from '@board/service-kit';
+import { isRole, isUuid, type Identity } from '@board/service-kit/contracts';
 
 export interface TokenVerifierOptions {
   jwksUri: string;

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { ipKeyGenerator, rateLimit, type Logger as LimiterLogger, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
 import { AppError, type Logger, type Redis } from '@board/service-kit';
-import type { GatewayConfig } from '../config';
+import type { Config } from '../config';
 import type { GatewayMetrics } from '../metrics';
 import { OutageReporter } from '../outage';
 import { FailoverStore, LeasingRedisStore, leaseSizeFor, ResilientRedisStore, StoreUnavailableError } from './stores';
@@ -16,7 +16,7 @@ export interface RateLimits {
 }
 
 export interface RateLimitDeps {
-  config: GatewayConfig;
+  config: Config;
   redis: Redis;
   logger: Logger;
   metrics: GatewayMetrics;

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { IDENTITY_HEADERS, identityHeaders } from '@board/service-kit';
+import { IDENTITY_HEADERS, identityHeaders } from '@board/service-kit/contracts';
 
 /**
  * Upstreams trust the identity headers and nothing else, so whatever a client sent under those

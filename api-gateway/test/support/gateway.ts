@@ -1,14 +1,14 @@
 import { Redis, parseConfig } from '@board/service-kit';
 import { TEST_REDIS_URL, silentLogger, uniqueSuffix } from '@board/service-kit/testing';
 import { configShape } from '../../src/config';
-import { start, type Gateway, type StartOptions } from '../../src/service';
+import { start, type RunningService, type StartOptions } from '../../src/service';
 
 export { TEST_REDIS_URL };
 
 /** A Redis key prefix of this test file's own; deleteKeys removes what was written under it. */
 export const testKeyPrefix = () => `test:${uniqueSuffix()}:`;
 
-export function startGateway(env: Record<string, string>, options: StartOptions = {}): Promise<Gateway> {
+export function startGateway(env: Record<string, string>, options: StartOptions = {}): Promise<RunningService> {
   const config = parseConfig(configShape, { NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', REDIS_URL: TEST_REDIS_URL, ...env });
   return start(config, { logger: silentLogger(), ...options });
 }

@@ -1,4 +1,5 @@
-import { isRole, type Queryable, type Role } from '@board/service-kit';
+import { type Queryable } from '@board/service-kit';
+import { isRole, type Role } from '@board/service-kit/contracts';
 
 export interface Credentials {
   userId: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import type { Role } from '@board/service-kit';
+import type { Role } from '@board/service-kit/contracts';
 import { SIGNING_ALGORITHM, type SigningKeys } from './signing-keys';
 
 export interface AccessTokenSettings {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Database, FailureLimit, Identity, Role } from '@board/service-kit';
+import type { Database, FailureLimit } from '@board/service-kit';
+import type { Identity, Role } from '@board/service-kit/contracts';
 import { findCredentialsById, insertCredentials, updatePasswordHash, type Credentials } from '../data/credentials';
 import { revokeUserSessions } from '../data/sessions';
 import type { AuthMetrics } from '../metrics';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { unauthorized, type Database, type Identity, type Transaction } from '@board/service-kit';
+import { unauthorized, type Database, type Transaction } from '@board/service-kit';
+import { type Identity } from '@board/service-kit/contracts';
 import { findCredentialsByEmail, findCredentialsById, updatePasswordHash, type Credentials } from '../data/credentials';
 import {
   findRefreshTokenForUpdate,

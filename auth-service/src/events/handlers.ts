@@ -1,4 +1,5 @@
-import { CONSUMER_BINDINGS, PoisonMessageError, type AnyEvent, type Database, type EventEnvelope, type HandlerOutcome, type RevocationList } from '@board/service-kit';
+import { type Database, type HandlerOutcome, type RevocationList } from '@board/service-kit';
+import { CONSUMER_BINDINGS, PoisonMessageError, type AnyEvent, type EventEnvelope } from '@board/service-kit/contracts';
 import { deleteCredentials, updateRole } from '../data/credentials';
 import { liveSessionIds } from '../data/sessions';
 import type { AuthMetrics } from '../metrics';

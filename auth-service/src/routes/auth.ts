@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
-import { AppError, callerOf, displayNameField, identityFromHeaders, onlyFields, validate, validated } from '@board/service-kit';
+import { AppError, callerOf, displayNameField, onlyFields, validate, validated } from '@board/service-kit';
+import { identityFromHeaders } from '@board/service-kit/contracts';
 import type { Accounts, Registration } from '../domain/accounts';
 import type { Device, SessionManager, SignedIn } from '../domain/sessions';
 import { identified } from './identity';

@@ -1,4 +1,4 @@
-import type { PagePosition, Queryable } from '@board/service-kit';
+import { sortTimeSql, type PagePosition, type Queryable } from '@board/service-kit';
 import type { StoredMessage } from '../domain/message';
 
 interface MessageRow {
@@ -22,7 +22,7 @@ export interface PagedMessage extends StoredMessage {
 /** Selects messages aliased `m` with their author's names; `source` is a table or a CTE. */
 const selectFrom = (source: string) => `
   SELECT m.id, m.channel, m.author_id, m.body, m.created_at, m.edited_at, m.version,
-         to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS sort_time,
+         ${sortTimeSql('m.created_at')} AS sort_time,
          a.username, a.display_name
   FROM ${source} m LEFT JOIN authors a ON a.id = m.author_id`;
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { encodeCursor, forbidden, notFound, unauthorized, type Counter, type Database, type Identity, type PagePosition } from '@board/service-kit';
+import { forbidden, found, pageFrom, unauthorized, type Counter, type Database, type PagePosition } from '@board/service-kit';
+import { type Identity } from '@board/service-kit/contracts';
 import { deleteMessage, insertMessage, lockMessage, pageOfChannel, updateBody } from '../data/messages';
 import { holdUserForPosting, isDeletedUser } from '../data/deleted-users';
 import { mayDelete, mayEdit, messageEventData, type StoredMessage } from './message';
@@ -21,12 +22,8 @@ export class MessageBoard {
     before: PagePosition | undefined,
     limit: number,
   ): Promise<{ messages: StoredMessage[]; nextCursor: string | null }> {
-    // One row more than asked tells whether an older page exists without a second query.
-    const rows = await pageOfChannel(this.options.db, channel, before, limit + 1);
-    const messages = rows.slice(0, limit);
-    const last = messages.at(-1);
-    const nextCursor = rows.length > limit && last ? encodeCursor({ createdAt: last.sortTime, id: last.id }) : null;
-    return { messages, nextCursor };
+    const { rows, nextCursor } = pageFrom(await pageOfChannel(this.options.db, channel, before, limit + 1), limit);
+    return { messages: rows, nextCursor };
   }
 
   async post(author: Identity, channel: string, body: string): Promise<StoredMessage> {
@@ -45,9 +42,9 @@ export class MessageBoard {
 
   async edit(id: string, editor: Identity, body: string): Promise<StoredMessage> {
     return this.options.db.transaction(async (tx) => {
-      const message = found(await lockMessage(tx, id));
+      const message = found(await lockMessage(tx, id), 'message');
       if (!mayEdit(message, editor)) throw forbidden('Only the author may edit a message');
-      const edited = found(await updateBody(tx, id, body));
+      const edited = found(await updateBody(tx, id, body), 'message');
       await tx.recordEvent('message.updated', messageEventData(edited), edited.version);
       return edited;
     });
@@ -55,16 +52,10 @@ export class MessageBoard {
 
   async remove(id: string, remover: Identity): Promise<void> {
     await this.options.db.transaction(async (tx) => {
-      const message = found(await lockMessage(tx, id));
+      const message = found(await lockMessage(tx, id), 'message');
       if (!mayDelete(message, remover)) throw forbidden('Only the author or an admin may delete a message');
-      const deleted = found(await deleteMessage(tx, id));
+      const deleted = found(await deleteMessage(tx, id), 'message');
       await tx.recordEvent('message.deleted', { id, channel: deleted.channel }, deleted.version);
     });
   }
-}
-
-/** The message, or a 404 when there is none. */
-function found<Message>(message: Message | undefined): Message {
-  if (!message) throw notFound('No such message');
-  return message;
 }

@@ -1,4 +1,4 @@
-import { seesAuthors, type EventData, type Identity } from '@board/service-kit';
+import { seesAuthors, type EventData, type Identity } from '@board/service-kit/contracts';
 
 export interface StoredMessage {
   id: string;

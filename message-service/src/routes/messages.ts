@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import {
-  DEFAULT_CHANNEL,
   callerOf,
   cursorQuery,
   limitQuery,
@@ -11,6 +10,7 @@ import {
   validated,
   type PagePosition,
 } from '@board/service-kit';
+import { DEFAULT_CHANNEL } from '@board/service-kit/contracts';
 import type { MessageBoard } from '../domain/board';
 import { presentMessage } from '../domain/message';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, channelBody, channelQuery, messageBody } from './validators';

@@ -1,5 +1,5 @@
 import { body, query } from 'express-validator';
-import { MAX_CHANNEL_NAME_LENGTH, isChannelName } from '@board/service-kit';
+import { MAX_CHANNEL_NAME_LENGTH, isChannelName } from '@board/service-kit/contracts';
 
 const MAX_BODY_CHARACTERS = 2_000;
 

@@ -1,4 +1,4 @@
-import { seesAuthors, type AnyEvent, type Role } from '@board/service-kit';
+import { seesAuthors, type AnyEvent, type Role } from '@board/service-kit/contracts';
 
 /** What decides which events a stream receives and how they look. */
 export interface Recipient {

@@ -1,4 +1,4 @@
-import { DEFAULT_CHANNEL, isChannelName } from '@board/service-kit';
+import { DEFAULT_CHANNEL, isChannelName } from '@board/service-kit/contracts';
 
 export const MAX_CHANNELS_PER_STREAM = 10;
 /** A stream that names no channels follows the one a message without a channel goes to. */

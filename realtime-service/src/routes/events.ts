@@ -2,19 +2,16 @@ import { Router, type Request } from 'express';
 import { query } from 'express-validator';
 import {
   AppError,
-  MAX_CHANNEL_NAME_LENGTH,
   callerOf,
-  identityFromHeaders,
-  lowerRole,
   requireIdentity,
   serviceUnavailable,
   unauthorized,
   validate,
   validated,
-  type Identity,
   type Logger,
   type RevocationList,
 } from '@board/service-kit';
+import { MAX_CHANNEL_NAME_LENGTH, identityFromHeaders, lowerRole, type Identity } from '@board/service-kit/contracts';
 import { DEFAULT_CHANNELS, MAX_CHANNELS_PER_STREAM, parseChannelList } from '../domain/channels';
 import type { ClientHub } from '../sse/hub';
 import type { LiveFeed } from '../sse/live-feed';

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Response } from 'express';
-import type { Identity, Role } from '@board/service-kit';
+import type { Identity, Role } from '@board/service-kit/contracts';
 import { viewFor, type Recipient } from '../domain/audience';
 import { isAfter } from '../domain/stream-id';
 import type { CloseReason, ResyncReason } from '../metrics';

@@ -1,4 +1,4 @@
-import type { AnyEvent } from '@board/service-kit';
+import type { AnyEvent } from '@board/service-kit/contracts';
 import { dataFor, type View } from '../domain/audience';
 
 /** A comment line: keeps proxies and load balancers from closing an idle stream. */

@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { lowerRole, type AnyEvent, type Identity, type Role } from '@board/service-kit';
+import { lowerRole, type AnyEvent, type Identity, type Role } from '@board/service-kit/contracts';
 import { appendedAt } from '../domain/stream-id';
 import type { CloseReason, RealtimeMetrics, ResyncReason } from '../metrics';
 import { SseClient, type ClientOwner } from './client';

@@ -1,5 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
-import type { AnyEvent, Redis } from '@board/service-kit';
+import type { Redis } from '@board/service-kit';
+import type { AnyEvent } from '@board/service-kit/contracts';
 import { isAfter } from '../domain/stream-id';
 
 /** How long an appended event id is remembered; RabbitMQ redelivers long before this. */

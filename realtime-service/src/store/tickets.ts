@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { isRole, type Identity, type Redis } from '@board/service-kit';
+import { type Redis } from '@board/service-kit';
+import { isRole, type Identity } from '@board/service-kit/contracts';
 
 /** 32 random bytes in base64url. */
 const TICKET_FORMAT = /^[A-Za-z0-9_-]{43}$/;

@@ -1,4 +1,4 @@
-import { EVENT_TYPES } from '@board/service-kit';
+import { EVENT_TYPES } from '@board/service-kit/contracts';
 import { waitFor } from '@board/service-kit/testing';
 import { EventSource } from 'eventsource';
 

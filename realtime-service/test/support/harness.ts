@@ -1,19 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createEvent,
-  identityHeaders,
-  parseConfig,
-  queueName,
-  type EventData,
-  type EventType,
-  type Identity,
-  type Redis,
-  type Role,
-  type Topology,
-} from '@board/service-kit';
+import { createEvent, parseConfig, queueName, type Redis, type Topology } from '@board/service-kit';
+import { identityHeaders, type EventData, type EventType, type Identity, type Role } from '@board/service-kit/contracts';
 import { TEST_REDIS_URL, deleteTopology, publishRaw, uniqueSuffix, waitFor } from '@board/service-kit/testing';
 import { configShape, type Config } from '../../src/config';
-import { SERVICE } from '../../src/service';
+import { SERVICE_NAME } from '../../src/config';
 
 export const REDIS_URL = TEST_REDIS_URL;
 
@@ -47,7 +37,7 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-export const removeTopology = (topology: Topology) => deleteTopology(topology, [queueName(topology, SERVICE)]);
+export const removeTopology = (topology: Topology) => deleteTopology(topology, [queueName(topology, SERVICE_NAME)]);
 
 export const someone = (role: Role, userId: string = randomUUID()): Identity => ({ userId, role, sessionId: randomUUID() });
 

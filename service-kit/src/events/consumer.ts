@@ -1,9 +1,9 @@
 import type { ChannelModel, ConfirmChannel as Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { sharedMetric } from '../metrics';
-import { runInContext } from '../context';
-import { EVENT_VERSION, PoisonMessageError, parseEventMessage, type AnyEvent } from './catalog';
+import { sharedMetric } from '../runtime/metrics';
+import { runInContext } from '../runtime/context';
+import { EVENT_VERSION, PoisonMessageError, parseEventMessage, type AnyEvent } from '../contracts/events';
 import type { AmqpConnection } from './connection';
 import { isDependencyFailure } from './dependency-failure';
 import { assertConsumerQueues, parkedQueueName, retryQueueName, type Topology } from './topology';

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { sharedMetric } from '../metrics';
-import { withTransaction } from '../db';
-import type { EventEnvelope } from './catalog';
+import { sharedMetric } from '../runtime/metrics';
+import { withTransaction } from '../postgres/pool';
+import type { EventEnvelope } from '../contracts/events';
 import type { EventPublisher } from './publisher';
 
 /** Advisory lock key of the relay; each service's outbox lives in a database of its own. */

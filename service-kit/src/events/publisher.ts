@@ -2,7 +2,7 @@ import type { ChannelModel, ConfirmChannel, Message } from 'amqplib';
 import type { Logger } from 'pino';
 import { assertBoardQueues, type Topology } from './topology';
 import type { AmqpConnection } from './connection';
-import type { EventEnvelope } from './catalog';
+import type { EventEnvelope } from '../contracts/events';
 
 export class PublisherUnavailableError extends Error {
   override name = 'PublisherUnavailableError';

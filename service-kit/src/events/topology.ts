@@ -1,6 +1,6 @@
 import type { Channel } from 'amqplib';
 import { z } from 'zod';
-import { CONSUMER_BINDINGS, SINGLE_ACTIVE_CONSUMERS } from './bindings';
+import { CONSUMER_BINDINGS, SINGLE_ACTIVE_CONSUMERS } from '../contracts/bindings';
 
 /**
  * Names on the broker. Production uses the defaults; tests give each run its own exchange and

@@ -1,5 +1,5 @@
 import amqplib from 'amqplib';
-import { CONSUMER_BINDINGS } from '../events/bindings';
+import { CONSUMER_BINDINGS } from '../contracts/bindings';
 import type { Topology } from '../events/topology';
 import { deadLetterQueueName, parkedQueueName, queueName, retryQueueName } from '../events/topology';
 import { uniqueSuffix, waitFor } from './wait';

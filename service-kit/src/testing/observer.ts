@@ -1,4 +1,4 @@
-import type { AnyEvent } from '../events/catalog';
+import type { AnyEvent } from '../contracts/events';
 import { AmqpConnection } from '../events/connection';
 import { EventConsumer } from '../events/consumer';
 import type { Topology } from '../events/topology';

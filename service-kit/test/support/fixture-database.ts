@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { migrate } from '../../src/db';
+import { migrate } from '../../src/postgres/migrations';
 import { createTestDatabase, silentLogger, type TestDatabase } from '../../src/testing';
 
 /** A database of the test file's own, with the kit's outbox and inbox and the fixtures' `effects` table. */

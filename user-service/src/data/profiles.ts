@@ -1,4 +1,5 @@
-import type { PagePosition, Queryable, Role } from '@board/service-kit';
+import { sortTimeSql, type PagePosition, type Queryable } from '@board/service-kit';
+import type { Role } from '@board/service-kit/contracts';
 import type { Profile } from '../domain/profile';
 
 interface ProfileRow {
@@ -18,7 +19,7 @@ export interface ListedProfile extends Profile {
 }
 
 const COLUMNS = `id, email, username, display_name, role, created_at, version,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS sort_time`;
+  ${sortTimeSql('created_at')} AS sort_time`;
 
 const toProfile = (row: ProfileRow): ListedProfile => ({
   id: row.id,

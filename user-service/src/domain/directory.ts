@@ -1,17 +1,17 @@
 import {
   AppError,
   conflict,
-  encodeCursor,
   forbidden,
-  notFound,
+  found,
+  pageFrom,
   type Counter,
   type Database,
   type FailureLimit,
   type Logger,
   type PagePosition,
   type RevocationList,
-  type Role,
 } from '@board/service-kit';
+import { type Role } from '@board/service-kit/contracts';
 import {
   deleteProfile,
   findProfile,
@@ -47,23 +47,19 @@ export class Directory {
   constructor(private readonly options: DirectoryOptions) {}
 
   async get(id: string): Promise<Profile> {
-    return found(await findProfile(this.options.db, id));
+    return found(await findProfile(this.options.db, id), 'user');
   }
 
   async list(after: PagePosition | undefined, limit: number): Promise<{ profiles: Profile[]; nextCursor: string | null }> {
-    // One row more than asked tells whether another page exists without a second query.
-    const rows = await listProfiles(this.options.db, after, limit + 1);
-    const profiles = rows.slice(0, limit);
-    const last = profiles.at(-1);
-    const nextCursor = rows.length > limit && last ? encodeCursor({ createdAt: last.sortTime, id: last.id }) : null;
-    return { profiles, nextCursor };
+    const { rows, nextCursor } = pageFrom(await listProfiles(this.options.db, after, limit + 1), limit);
+    return { profiles: rows, nextCursor };
   }
 
   async changeDisplayName(id: string, displayName: string): Promise<Profile> {
     return this.options.db.transaction(async (tx) => {
-      const profile = found(await lockProfile(tx, id));
+      const profile = found(await lockProfile(tx, id), 'user');
       if (profile.displayName === displayName) return profile;
-      const updated = found(await updateDisplayName(tx, id, displayName));
+      const updated = found(await updateDisplayName(tx, id, displayName), 'user');
       await tx.recordEvent('user.updated', { id, username: updated.username, displayName }, updated.version);
       return updated;
     });
@@ -78,9 +74,9 @@ export class Directory {
       throw new AppError(403, 'WRONG_PASSCODE', 'The passcode is not right');
     }
     const { profile, outcome, event } = await this.options.db.transaction(async (tx) => {
-      const current = found(await lockProfile(tx, id));
+      const current = found(await lockProfile(tx, id), 'user');
       if (current.role !== 'user') return { profile: current, outcome: 'unchanged' as const };
-      const member = found(await updateRole(tx, id, 'member'));
+      const member = found(await updateRole(tx, id, 'member'), 'user');
       const recorded = await tx.recordEvent('user.role_changed', { id, role: 'member', previousRole: 'user' }, member.version);
       return { profile: member, outcome: 'granted' as const, event: recorded };
     });
@@ -96,10 +92,10 @@ export class Directory {
       // locks in the same order, so they queue instead of deadlocking.
       const adminIds = await lockAdminIds(tx);
       if (!adminIds.includes(adminId)) throw noLongerAdmin();
-      const target = found(await lockProfile(tx, id));
+      const target = found(await lockProfile(tx, id), 'user');
       if (target.role === role) return { profile: target };
       if (leavesNoAdmin(target, role, adminIds)) throw lastAdmin();
-      const updated = found(await updateRole(tx, id, role));
+      const updated = found(await updateRole(tx, id, role), 'user');
       return { profile: updated, event: await tx.recordEvent('user.role_changed', { id, role, previousRole: target.role }, updated.version) };
     });
     if (event) await this.announceRole(profile);
@@ -128,7 +124,7 @@ export class Directory {
     await this.options.db.transaction(async (tx) => {
       const adminIds = await lockAdminIds(tx);
       if (options.byAdmin !== undefined && !adminIds.includes(options.byAdmin)) throw noLongerAdmin();
-      const target = found(await lockProfile(tx, id));
+      const target = found(await lockProfile(tx, id), 'user');
       if (leavesNoAdmin(target, null, adminIds)) throw lastAdmin();
       await tx.recordEvent('user.deleted', { id }, await deleteProfile(tx, id));
     });
@@ -139,10 +135,4 @@ export class Directory {
       this.options.logger.warn({ err: error, userId: id }, 'could not revoke a deleted user in Redis');
     }
   }
-}
-
-/** The profile, or a 404 when there is none. */
-function found(profile: Profile | undefined): Profile {
-  if (!profile) throw notFound('No such user');
-  return profile;
 }

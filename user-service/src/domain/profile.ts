@@ -1,4 +1,4 @@
-import type { Identity, Role } from '@board/service-kit';
+import type { Identity, Role } from '@board/service-kit/contracts';
 
 export interface Profile {
   id: string;

@@ -1,4 +1,4 @@
-import type { Role } from '@board/service-kit';
+import type { Role } from '@board/service-kit/contracts';
 
 /**
  * The board always keeps an admin: demoting or deleting (`nextRole` null) the only admin is

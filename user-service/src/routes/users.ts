@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { body } from 'express-validator';
 import {
-  ROLES,
   callerOf,
   cursorQuery,
   displayNameField,
@@ -13,8 +12,8 @@ import {
   validate,
   validated,
   type PagePosition,
-  type Role,
 } from '@board/service-kit';
+import { ROLES, type Role } from '@board/service-kit/contracts';
 import type { Directory } from '../domain/directory';
 import { presentUser } from '../domain/profile';
 

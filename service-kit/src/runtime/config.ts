@@ -47,6 +47,12 @@ const passwordHint = (passwordVariable: string) =>
 
 export const databaseUrl = (databaseName: string) =>
   urlWithScheme(['postgres', 'postgresql'], passwordHint('DATABASE_PASSWORD')).default(`postgres://postgres@127.0.0.1:5432/${databaseName}`);
+/** DATABASE_URL (defaulting to a local database of this name) and DATABASE_PASSWORD. */
+export const databaseSettings = (databaseName: string) => ({
+  DATABASE_URL: databaseUrl(databaseName),
+  DATABASE_PASSWORD: connectionPassword(),
+});
+
 export const redisUrl = () => urlWithScheme(['redis', 'rediss']).default('redis://127.0.0.1:6379');
 export const amqpUrl = () => urlWithScheme(['amqp', 'amqps'], passwordHint('AMQP_PASSWORD')).default('amqp://guest:guest@127.0.0.1:5672');
 
@@ -71,8 +77,12 @@ export const secret = (env: Env, developmentDefault: string, minLength = 8) => {
   return isProduction(env) ? value : value.default(developmentDefault);
 };
 
-/** Parses the environment with `schema`; unset and empty variables count as missing. */
-export function parseConfig<Shape extends z.ZodRawShape>(shape: Shape, env: Env): z.infer<z.ZodObject<Shape>> {
+/** A service's configuration shape, made from the environment (some defaults depend on NODE_ENV). */
+export type ConfigShape<Shape extends z.ZodRawShape> = (env: Env) => Shape;
+
+/** Parses the environment with the service's shape; unset and empty variables count as missing. */
+export function parseConfig<Shape extends z.ZodRawShape>(configShape: ConfigShape<Shape> | Shape, env: Env): z.infer<z.ZodObject<Shape>> {
+  const shape = typeof configShape === 'function' ? configShape(env) : configShape;
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const result = z.object(shape).safeParse(present);
   if (result.success) return result.data;
@@ -86,9 +96,9 @@ export function parseConfig<Shape extends z.ZodRawShape>(shape: Shape, env: Env)
 }
 
 /** parseConfig for a process entry point: a bad value prints which variable and why, then exits 1. */
-export function loadConfig<Shape extends z.ZodRawShape>(shape: Shape, env: Env = process.env): z.infer<z.ZodObject<Shape>> {
+export function loadConfig<Shape extends z.ZodRawShape>(configShape: ConfigShape<Shape> | Shape, env: Env = process.env): z.infer<z.ZodObject<Shape>> {
   try {
-    return parseConfig(shape, env);
+    return parseConfig(configShape, env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);

@@ -1,15 +1,15 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { Database } from './database';
-import type { AnyEvent } from './events/catalog';
-import { AmqpConnection } from './events/connection';
-import { EventConsumer, type HandlerOutcome } from './events/consumer';
-import { OutboxRelay } from './events/outbox-relay';
-import { EventPublisher } from './events/publisher';
-import { queueName, topologyFrom, type Topology } from './events/topology';
-import type { ServiceParts } from './service';
-import type { Lifecycle } from './lifecycle';
+import { Database } from '../postgres/database';
+import type { AnyEvent } from '../contracts/events';
+import { AmqpConnection } from './connection';
+import { EventConsumer, type HandlerOutcome } from './consumer';
+import { OutboxRelay } from './outbox-relay';
+import { EventPublisher } from './publisher';
+import { queueName, topologyFrom, type Topology } from './topology';
+import type { ServiceParts } from '../runtime/service';
+import type { Lifecycle } from '../runtime/lifecycle';
 
 export interface MessagingOptions {
   service: string;

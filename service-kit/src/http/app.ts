@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import express, { type Express, type Request, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { runInContext } from './context';
+import { runInContext } from '../runtime/context';
 import { AppError, errorHandler, notFoundHandler } from './errors';
 import { healthRouter, type ReadinessChecks } from './health';
-import { metricsEndpoint, requestMetrics, type ServiceMetrics } from './metrics';
+import { metricsEndpoint, requestMetrics, type ServiceMetrics } from '../runtime/metrics';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
 const ACCEPTABLE_REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -87,10 +87,12 @@ export interface HttpAppOptions {
   trustProxyHops?: number;
   /** Largest accepted JSON body, in bytes or a bytes string like '100kb'. */
   jsonLimit?: string | number;
+  /** False leaves request bodies unread, for an app that streams them on (the gateway). */
+  parseBodies?: boolean;
 }
 
 /** What every service's app is built with besides its own routes (all of it given, nothing left to defaults). */
-export type HttpAppBasics = Required<Omit<HttpAppOptions, 'routes' | 'jsonLimit'>>;
+export type HttpAppBasics = Required<Omit<HttpAppOptions, 'routes' | 'jsonLimit' | 'parseBodies'>>;
 
 /**
  * The Express app every service shares: request id and logging, metrics, health, security
@@ -106,8 +108,10 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.use(helmet());
   app.get('/metrics', metricsEndpoint(options.metrics));
   app.use(healthRouter({ checks: options.readiness, isDraining: options.isDraining }));
-  app.use(requireJsonBody);
-  app.use(express.json({ limit: options.jsonLimit ?? '64kb', type: 'application/json' }));
+  if (options.parseBodies !== false) {
+    app.use(requireJsonBody);
+    app.use(express.json({ limit: options.jsonLimit ?? '64kb', type: 'application/json' }));
+  }
   app.use(options.routes);
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Lifecycle } from '../runtime/lifecycle';
 
 export { Redis } from 'ioredis';
 
@@ -50,4 +51,30 @@ export function redisReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
 
 export async function closeRedis(redis: Redis): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
+}
+
+export interface OpenRedisOptions {
+  url: string;
+  logger: Logger;
+  lifecycle: Lifecycle;
+  /** The connection's name, also the component its stop is logged as. */
+  name: string;
+  commandTimeoutMs?: number;
+  /**
+   * How long the start waits for Redis to be ready. A service whose requests do not depend on
+   * Redis starts without it (and logs so); leave unset not to wait at all.
+   */
+  startupWaitMs?: number;
+}
+
+/** A Redis client (createRedis) that closes with the service, opened the one way every service does. */
+export async function openRedis({ url, logger, lifecycle, name, commandTimeoutMs, startupWaitMs }: OpenRedisOptions): Promise<Redis> {
+  const redis = createRedis(url, logger, name, { commandTimeoutMs });
+  lifecycle.onStop(name, () => closeRedis(redis));
+  if (startupWaitMs !== undefined) {
+    await redisReady(redis, startupWaitMs).catch((error: unknown) =>
+      logger.warn({ err: error, connection: name }, 'Redis is not ready; starting without it until it is'),
+    );
+  }
+  return redis;
 }

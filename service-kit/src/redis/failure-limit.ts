@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { AppError } from './errors';
+import { AppError } from '../http/errors';
 
 export interface FailureLimitOptions {
   /** Failures allowed per key and window; the next attempt is refused until the window ends. */

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import type { PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
-import { createEvent, type EventData, type EventEnvelope, type EventType } from './events/catalog';
-import { withTransaction, type Queryable } from './db';
+import type { EventData, EventEnvelope, EventType } from '../contracts/events';
+import { createEvent } from '../events/envelope';
+import { withTransaction, type Queryable } from './pool';
 
 /** A transaction that can also record domain events; they are published only if it commits. */
 export class Transaction implements Queryable {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { isRole, type Role } from './identity';
+import { isRole, type Role } from '../contracts/roles';
 
 /** What stands against a token of this session and user. */
 export interface TokenStanding {

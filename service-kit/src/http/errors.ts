@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { currentContext } from './context';
-import { isDependencyFailure } from './events/dependency-failure';
+import { currentContext } from '../runtime/context';
+import { isDependencyFailure } from '../events/dependency-failure';
 
 export interface ErrorDetail {
   field?: string;
@@ -31,6 +31,12 @@ export const unauthorized = (message = 'Authentication is required', code = 'UNA
   new AppError(401, code, message);
 export const forbidden = (message = 'You are not allowed to do this') => new AppError(403, 'FORBIDDEN', message);
 export const notFound = (message = 'Not found') => new AppError(404, 'NOT_FOUND', message);
+/** `value`, or a 404 saying there is no such `what` when there is none. */
+export function found<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw notFound(`No such ${what}`);
+  return value;
+}
+
 export const conflict = (message: string, code = 'CONFLICT') => new AppError(409, code, message);
 export const serviceUnavailable = (message: string, retryAfterSeconds?: number) =>
   new AppError(

@@ -1,5 +1,5 @@
 import { query, type ValidationChain } from 'express-validator';
-import { isUuid } from './validation';
+import { isUuid } from '../contracts/ids';
 
 /**
  * Where a page of a keyset-paginated listing (a channel's messages, the user directory) ends: the
@@ -12,10 +12,32 @@ export interface PagePosition {
   id: string;
 }
 
+/**
+ * The SQL that selects `column` (a timestamptz) as a cursor carries it: UTC, to the microsecond,
+ * in exactly the form decodeCursor accepts. Listings select their rows' sort time with it.
+ */
+export const sortTimeSql = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 const SORT_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
 
 export function encodeCursor(position: PagePosition): string {
   return Buffer.from(`${position.createdAt} ${position.id}`, 'utf8').toString('base64url');
+}
+
+/** A listed row with its sort time, as sortTimeSql selected it. */
+export interface PagedRow {
+  id: string;
+  sortTime: string;
+}
+
+/**
+ * A page out of the `limit + 1` rows a listing fetched: one row more than asked tells whether
+ * another page exists without a second query; the cursor points past the page's last row.
+ */
+export function pageFrom<Row extends PagedRow>(rows: readonly Row[], limit: number): { rows: Row[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return { rows: page, nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.sortTime, id: last.id }) : null };
 }
 
 /** The position a cursor names, or undefined when it is not one this API gave out. */

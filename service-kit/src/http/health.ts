@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
-import type { Queryable } from './db';
-import type { AmqpConnection } from './events/connection';
+import type { Queryable } from '../postgres/pool';
+import type { AmqpConnection } from '../events/connection';
 
 /** A readiness check resolves when its dependency answers and rejects (with why) when it does not. */
 export type ReadinessCheck = () => Promise<unknown>;

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { body, matchedData, param, validationResult, type ValidationChain } from 'express-validator';
+import { isUuid } from '../contracts/ids';
 import { validationFailed } from './errors';
 
 /**
@@ -27,14 +28,6 @@ export function validate(...chains: ValidationChain[]): RequestHandler {
 export function validated<T>(req: Request): T {
   return matchedData(req, { includeOptionals: false }) as T;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * Whether `value` is a UUID in its usual 8-4-4-4-12 hex form, in either case: ids arrive from
- * clients and headers as typed, and whoever keeps one lower-cases it.
- */
-export const isUuid = (value: string): boolean => UUID.test(value);
 
 /** A UUID route parameter, lower-cased so that it compares equal to the ids the services store. */
 export const uuidParam = (name = 'id'): ValidationChain =>

@@ -1,21 +1,22 @@
-import { CONSUMER_BINDINGS, PoisonMessageError, type AnyEvent, type Database, type HandlerOutcome } from '@board/service-kit';
+import { type Database, type HandlerOutcome } from '@board/service-kit';
+import { CONSUMER_BINDINGS, PoisonMessageError, type AnyEvent } from '@board/service-kit/contracts';
 import { deleteAuthor, insertAuthor, upsertAuthor } from '../data/authors';
 import { holdUserForDeletion, recordDeletedUser } from '../data/deleted-users';
 import { deleteMessagesBy } from '../data/messages';
 
-export const CONSUMER_NAME = 'message-service';
-export const CONSUMED_EVENTS = CONSUMER_BINDINGS[CONSUMER_NAME];
+export const CONSUMER = 'message-service';
+export const CONSUMED_EVENTS = CONSUMER_BINDINGS[CONSUMER];
 
 /**
  * Keeps authors' names current and removes a deleted user's messages, announcing each removal so
  * live clients drop it. The event id is claimed in the same transaction as the change, so a
  * redelivered event changes nothing and publishes nothing.
  */
-export function handleUserEvent(db: Database): (event: AnyEvent) => Promise<HandlerOutcome> {
+export function eventHandler(db: Database): (event: AnyEvent) => Promise<HandlerOutcome> {
   return async (event) => {
     if (!isConsumed(event)) return 'ignored';
     return db.transaction(async (tx) => {
-      if (!(await tx.claimEvent(CONSUMER_NAME, event.id))) return 'duplicate';
+      if (!(await tx.claimEvent(CONSUMER, event.id))) return 'duplicate';
       switch (event.type) {
         case 'user.registered':
         case 'user.updated': {

@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { currentContext } from '../context';
-import { ROLES } from '../identity';
+import { ROLES } from './roles';
 
 const role = z.enum(ROLES);
 const messageData = z.object({
@@ -63,20 +61,6 @@ export type AnyEvent = { [T in EventType]: EventEnvelope<T> }[EventType];
 
 export function isEventType(type: string): type is EventType {
   return Object.hasOwn(EVENT_SCHEMAS, type);
-}
-
-export function createEvent<T extends EventType>(producer: string, type: T, data: EventData<T>, aggregateVersion?: number): EventEnvelope<T> {
-  const id = randomUUID();
-  return {
-    id,
-    type,
-    version: EVENT_VERSION,
-    occurredAt: new Date().toISOString(),
-    producer,
-    correlationId: currentContext()?.requestId ?? id,
-    ...(aggregateVersion === undefined ? {} : { aggregateVersion }),
-    data,
-  };
 }
 
 const envelopeSchema = z.object({
