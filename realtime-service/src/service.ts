@@ -1,20 +1,16 @@
 import {
-  AmqpConnection,
-  EventConsumer,
   RevocationList,
   checks,
+  createEventIntake,
   openRedis,
-  queueName,
   startService,
-  topologyFrom,
   type Logger,
   type Redis,
   type StartedService,
 } from '@board/service-kit';
-import { CONSUMER_BINDINGS } from '@board/service-kit/contracts';
 import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
-import { eventHandler } from './events/handlers';
+import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
 import { createRealtimeMetrics } from './metrics';
 import { ClientHub } from './sse/hub';
 import { LiveFeed } from './sse/live-feed';
@@ -22,7 +18,6 @@ import { EventLog } from './store/event-log';
 import { StreamSlots } from './store/stream-slots';
 import { TicketStore } from './store/tickets';
 
-const ROUTING_KEYS = CONSUMER_BINDINGS[SERVICE_NAME];
 const TICKET_TTL_MS = 30_000;
 
 export interface StartOptions {
@@ -40,12 +35,11 @@ export interface RunningService extends StartedService {
 
 export function start(config: Config, options: StartOptions = {}): Promise<RunningService> {
   const prefix = config.REDIS_KEY_PREFIX;
-  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
+  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async (parts) => {
+    const { logger, metrics, lifecycle } = parts;
     // What is registered last stops first: the consumer, then the streams, HTTP, and Redis last.
     const redis = await openRedis({ url: config.REDIS_URL, logger, lifecycle, name: SERVICE_NAME });
     const subscriber = await openRedis({ url: config.REDIS_URL, logger, lifecycle, name: `${SERVICE_NAME}-subscriber` });
-    const connection = new AmqpConnection({ url: config.AMQP_URL, password: config.AMQP_PASSWORD, logger, name: SERVICE_NAME });
-    lifecycle.onStop('rabbitmq', () => connection.close());
 
     const eventLog = new EventLog(redis, prefix, config.STREAM_MAX_LENGTH);
     const revocations = options.revocations?.(redis, prefix) ?? new RevocationList(redis, prefix);
@@ -64,15 +58,10 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
     });
     liveFeed.start();
 
-    const topology = topologyFrom(config);
-    const consumer = new EventConsumer({
-      connection,
-      topology,
-      queue: queueName(topology, SERVICE_NAME),
-      routingKeys: ROUTING_KEYS,
-      handle: eventHandler(eventLog),
-      logger,
-      registry: metrics.registry,
+    const intake = createEventIntake(parts, {
+      service: SERVICE_NAME,
+      config,
+      consume: { consumer: CONSUMER, routingKeys: CONSUMED_EVENTS, handle: eventHandler(eventLog) },
     });
     const slots = new StreamSlots(redis, prefix, {
       perUser: config.MAX_STREAMS_PER_USER,
@@ -97,14 +86,12 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
         'redis-subscriber': async () => {
           if (!liveFeed.isSubscribed) throw new Error('not subscribed to live events');
         },
-        rabbitmq: checks.rabbitmq(connection, { consumer }),
+        rabbitmq: checks.rabbitmq(intake.connection, intake),
       },
     });
     const whenListening = async () => {
       lifecycle.onStop('sse-streams', () => hub.shutdown());
-      await consumer.start();
-      lifecycle.onStop('consumer', () => consumer.stop());
-      connection.start();
+      await intake.start();
     };
     return { app, exposed: { eventLog }, whenListening };
   });

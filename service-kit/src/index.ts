@@ -97,4 +97,13 @@ export {
 export { EventPublisher, PublisherUnavailableError, UnroutableEventError } from './events/publisher';
 export { OutboxRelay, type OutboxRelayOptions } from './events/outbox-relay';
 export { EventConsumer, type ConsumerOptions, type HandlerOutcome } from './events/consumer';
-export { createMessaging, startMessaging, type Messaging, type MessagingConfig, type StartMessagingOptions } from './events/messaging';
+export {
+  createEventIntake,
+  createMessaging,
+  startMessaging,
+  type ConsumeOptions,
+  type EventIntake,
+  type Messaging,
+  type MessagingConfig,
+  type StartMessagingOptions,
+} from './events/messaging';

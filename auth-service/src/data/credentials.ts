@@ -1,15 +1,6 @@
 import { type Queryable } from '@board/service-kit';
 import { isRole, type Role } from '@board/service-kit/contracts';
-
-export interface Credentials {
-  userId: string;
-  email: string;
-  username: string;
-  displayName: string;
-  passwordHash: string;
-  role: Role;
-  createdAt: Date;
-}
+import type { Credentials } from '../domain/credentials';
 
 export interface NewCredentials {
   userId: string;

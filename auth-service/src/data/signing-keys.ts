@@ -1,23 +1,5 @@
 import type { Queryable } from '@board/service-kit';
-
-export interface PublicJwk {
-  kty: string;
-  kid: string;
-  alg: string;
-  use: string;
-  n?: string;
-  e?: string;
-}
-
-export interface StoredSigningKey {
-  kid: string;
-  privateKeyEncrypted: string;
-  activatesAt: Date;
-  /** True once activatesAt has passed: the key may sign. */
-  activated: boolean;
-  /** True when the key has signed long enough to be replaced. */
-  due: boolean;
-}
+import type { PublicJwk, StoredSigningKey } from '../domain/signing-key';
 
 /** Serialises key creation across replicas for the length of the caller's transaction. */
 export async function lockSigningKeys(tx: Queryable): Promise<void> {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Database, FailureLimit } from '@board/service-kit';
 import type { Identity, Role } from '@board/service-kit/contracts';
-import { findCredentialsById, insertCredentials, updatePasswordHash, type Credentials } from '../data/credentials';
+import { findCredentialsById, insertCredentials, updatePasswordHash } from '../data/credentials';
 import { revokeUserSessions } from '../data/sessions';
 import type { AuthMetrics } from '../metrics';
 import { canonical } from './credential-rules';
+import type { Credentials } from './credentials';
 import { emailTaken, invalidCredentials, sessionEnded, usernameTaken } from './errors';
 import type { PasswordHasher } from './passwords';
 import type { SessionRevocations } from './revocations';

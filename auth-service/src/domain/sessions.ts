@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { unauthorized, type Database, type Transaction } from '@board/service-kit';
 import { type Identity } from '@board/service-kit/contracts';
-import { findCredentialsByEmail, findCredentialsById, updatePasswordHash, type Credentials } from '../data/credentials';
+import { findCredentialsByEmail, findCredentialsById, updatePasswordHash } from '../data/credentials';
 import {
   findRefreshTokenForUpdate,
   isCurrentRefreshToken,
@@ -11,16 +11,17 @@ import {
   revokeUserSessions,
   rotateRefreshToken,
   touchLiveSession,
-  type RefreshTokenRecord,
 } from '../data/sessions';
 import type { AuthMetrics } from '../metrics';
 import { publicUser, type PublicUser } from './accounts';
 import type { AccessTokenIssuer, IssuedAccessToken } from './access-tokens';
 import { canonical } from './credential-rules';
+import type { Credentials } from './credentials';
 import { doubleSubmittedCsrfToken, type PresentedRefresh } from './csrf';
 import { csrfFailed, invalidCredentials, invalidRefreshToken, refreshTokenReused, sessionEnded } from './errors';
 import type { LoginThrottle } from './login-throttle';
 import type { PasswordHasher } from './passwords';
+import type { RefreshTokenRecord } from './session';
 import type { SessionRevocations } from './revocations';
 import { randomToken, sameSecret, successorTokens, tokenHash } from './tokens';
 

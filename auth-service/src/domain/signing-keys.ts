@@ -15,9 +15,8 @@ import {
   publishedKeys,
   retireKeysReplacedBy,
   unretiredKeys,
-  type PublicJwk,
-  type StoredSigningKey,
 } from '../data/signing-keys';
+import type { PublicJwk, StoredSigningKey } from './signing-key';
 
 export const SIGNING_ALGORITHM = 'RS256';
 const ENCRYPTION_FORMAT = 'v1';

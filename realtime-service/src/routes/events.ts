@@ -1,5 +1,4 @@
 import { Router, type Request } from 'express';
-import { query } from 'express-validator';
 import {
   AppError,
   callerOf,
@@ -11,14 +10,14 @@ import {
   type Logger,
   type RevocationList,
 } from '@board/service-kit';
-import { MAX_CHANNEL_NAME_LENGTH, identityFromHeaders, lowerRole, type Identity } from '@board/service-kit/contracts';
-import { DEFAULT_CHANNELS, MAX_CHANNELS_PER_STREAM, parseChannelList } from '../domain/channels';
+import { identityFromHeaders, lowerRole, type Identity } from '@board/service-kit/contracts';
 import type { ClientHub } from '../sse/hub';
 import type { LiveFeed } from '../sse/live-feed';
 import { resume } from '../sse/resume';
 import type { EventLog } from '../store/event-log';
 import type { StreamSlots } from '../store/stream-slots';
 import type { TicketStore } from '../store/tickets';
+import { streamQueryFields } from './validators';
 
 export interface EventsRouteDeps {
   tickets: TicketStore;
@@ -39,23 +38,6 @@ interface StreamQuery {
 
 /** Seconds a client should wait before trying again when live events are unavailable. */
 const RETRY_AFTER_SECONDS = 5;
-
-const streamQuery = validate(
-  query('channels')
-    .default(DEFAULT_CHANNELS)
-    .isString()
-    .withMessage('must be given once')
-    .bail()
-    .custom((list: string) => parseChannelList(list) !== undefined)
-    .withMessage(
-      `must be up to ${MAX_CHANNELS_PER_STREAM} comma-separated channel names of lowercase letters, digits and single dashes, at most ${MAX_CHANNEL_NAME_LENGTH} characters each`,
-    )
-    .bail()
-    .customSanitizer((list: string) => parseChannelList(list)),
-  query('ticket').optional().isString().withMessage('must be given once'),
-  // Where a client cannot set the Last-Event-ID header (a new native EventSource), it may pass it here.
-  query('lastEventId').optional().isString().withMessage('must be given once'),
-);
 
 export function eventsRouter(deps: EventsRouteDeps): Router {
   const { tickets, slots, revocations, eventLog, hub, liveFeed } = deps;
@@ -108,7 +90,7 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
     return role && lowerRole(opened.role, role) !== opened.role ? 'role_lowered' : undefined;
   }
 
-  router.get('/api/events', streamQuery, async (req, res) => {
+  router.get('/api/events', validate(...streamQueryFields()), async (req, res) => {
     const { channels, ticket, lastEventId: lastEventIdParam } = validated<StreamQuery>(req);
     if (!hub.isAccepting || !liveFeed.isSubscribed) {
       throw serviceUnavailable('Live events are unavailable right now', RETRY_AFTER_SECONDS);

@@ -62,20 +62,37 @@ export interface MessagingConfig {
   EVENTS_QUEUE_PREFIX: string;
 }
 
+/** A service's consumer of other services' events. */
+export interface ConsumeOptions<Handle> {
+  /** The consumer's name; its queue is named after it (see queueName). */
+  consumer: string;
+  routingKeys: readonly string[];
+  handle: Handle;
+  retryDelaysMs?: readonly number[];
+}
+
+type EventHandler = (event: AnyEvent) => Promise<HandlerOutcome | void>;
+
 export interface StartMessagingOptions {
   service: string;
   config: MessagingConfig;
   pool: pg.Pool;
   outboxPollIntervalMs?: number;
-  /** The service's consumer of other services' events. */
-  consume: {
-    /** The consumer's name; its queue is named after it (see queueName). */
-    consumer: string;
-    routingKeys: readonly string[];
-    /** Makes the handler, given the Database whose transactions record (and claim) events. */
-    handle: (db: Database) => (event: AnyEvent) => Promise<HandlerOutcome | void>;
-    retryDelaysMs?: readonly number[];
-  };
+  /** `handle` makes the handler, given the Database whose transactions record (and claim) events. */
+  consume: ConsumeOptions<(db: Database) => EventHandler>;
+}
+
+function consumerOn(connection: AmqpConnection, topology: Topology, { logger, metrics }: ServiceParts, consume: ConsumeOptions<EventHandler>): EventConsumer {
+  return new EventConsumer({
+    connection,
+    topology,
+    queue: queueName(topology, consume.consumer),
+    routingKeys: consume.routingKeys,
+    handle: consume.handle,
+    logger,
+    registry: metrics.registry,
+    retryDelaysMs: consume.retryDelaysMs,
+  });
 }
 
 /**
@@ -97,19 +114,45 @@ export async function startMessaging({ logger, metrics, lifecycle }: ServicePart
     lifecycle,
     outboxPollIntervalMs: options.outboxPollIntervalMs,
   });
-  const consumer = new EventConsumer({
-    connection: messaging.connection,
-    topology,
-    queue: queueName(topology, consume.consumer),
-    routingKeys: consume.routingKeys,
-    handle: consume.handle(messaging.db),
-    logger,
-    registry: metrics.registry,
-    retryDelaysMs: consume.retryDelaysMs,
-  });
+  const consumer = consumerOn(messaging.connection, topology, { logger, metrics, lifecycle }, { ...consume, handle: consume.handle(messaging.db) });
   await consumer.start();
   lifecycle.onStop('consumer', () => consumer.stop());
   messaging.relay.start();
   messaging.connection.start();
   return { ...messaging, consumer };
+}
+
+export interface EventIntake {
+  connection: AmqpConnection;
+  consumer: EventConsumer;
+  /**
+   * Starts consuming. The consumer's stop is registered then, so it stops before whatever the
+   * service registered in between (e.g. open streams that the consumer feeds).
+   */
+  start(): Promise<void>;
+}
+
+/**
+ * The messaging of a service that consumes and never produces (the realtime-service): the
+ * connection and the consumer, with no outbox and no database. The connection is registered to
+ * close at once; consuming begins with start().
+ */
+export function createEventIntake(
+  parts: ServiceParts,
+  options: { service: string; config: MessagingConfig; consume: ConsumeOptions<EventHandler> },
+): EventIntake {
+  const { logger, lifecycle } = parts;
+  const { service, config, consume } = options;
+  const connection = new AmqpConnection({ url: config.AMQP_URL, password: config.AMQP_PASSWORD, logger, name: service });
+  lifecycle.onStop('rabbitmq', () => connection.close());
+  const consumer = consumerOn(connection, topologyFrom(config), parts, consume);
+  return {
+    connection,
+    consumer,
+    start: async () => {
+      await consumer.start();
+      lifecycle.onStop('consumer', () => consumer.stop());
+      connection.start();
+    },
+  };
 }

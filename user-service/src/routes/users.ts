@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import { body } from 'express-validator';
 import {
   callerOf,
   cursorQuery,
@@ -13,19 +12,10 @@ import {
   validated,
   type PagePosition,
 } from '@board/service-kit';
-import { ROLES, type Role } from '@board/service-kit/contracts';
+import type { Role } from '@board/service-kit/contracts';
 import type { Directory } from '../domain/directory';
 import { presentUser } from '../domain/profile';
-
-/** Users per page of GET /api/users when the caller names no limit, and the most it may ask for. */
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 100;
-
-const passcodeBody = () =>
-  body('passcode').isString().withMessage('must be a string').bail().isLength({ min: 1, max: 256 }).withMessage('must be 1 to 256 characters');
-
-const roleBody = () =>
-  body('role').isString().withMessage('must be a string').bail().isIn(ROLES).withMessage(`must be one of ${ROLES.join(', ')}`);
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, passcodeField, roleField } from './validators';
 
 /** /api/users: every route needs the gateway's identity; listing and managing others needs admin. */
 export function usersRouter(directory: Directory): Router {
@@ -48,7 +38,7 @@ export function usersRouter(directory: Directory): Router {
     res.status(204).end();
   });
 
-  router.post('/api/users/me/membership', validate(onlyFields('passcode'), passcodeBody()), async (req, res) => {
+  router.post('/api/users/me/membership', validate(onlyFields('passcode'), passcodeField()), async (req, res) => {
     const caller = callerOf(req);
     const { passcode } = validated<{ passcode: string }>(req);
     res.json({ user: presentUser(await directory.becomeMember(caller.userId, passcode), caller) });
@@ -67,7 +57,7 @@ export function usersRouter(directory: Directory): Router {
     res.json({ user: presentUser(await directory.get(id), caller) });
   });
 
-  router.patch('/api/users/:id/role', requireRole('admin'), validate(uuidParam(), onlyFields('role'), roleBody()), async (req, res) => {
+  router.patch('/api/users/:id/role', requireRole('admin'), validate(uuidParam(), onlyFields('role'), roleField()), async (req, res) => {
     const caller = callerOf(req);
     const { id, role } = validated<{ id: string; role: Role }>(req);
     res.json({ user: presentUser(await directory.changeRole(caller.userId, id, role), caller) });
