@@ -12,7 +12,7 @@ import {
   type RevocationList,
 } from '@board/service-kit';
 import { MAX_CHANNEL_NAME_LENGTH, identityFromHeaders, lowerRole, type Identity } from '@board/service-kit/contracts';
-import { DEFAULT_CHANNELS, MAX_CHANNELS_PER_STREAM, parseChannelList } from '../domain/channels';
+import { DEFAULT_CHANNELS, MAX_CHANNEL_LIST_LENGTH, MAX_CHANNELS_PER_STREAM, parseChannelList } from '../domain/channels';
 import type { ClientHub } from '../sse/hub';
 import type { LiveFeed } from '../sse/live-feed';
 import { resume } from '../sse/resume';
@@ -45,6 +45,9 @@ const streamQuery = validate(
     .default(DEFAULT_CHANNELS)
     .isString()
     .withMessage('must be given once')
+    .bail()
+    .isLength({ max: MAX_CHANNEL_LIST_LENGTH })
+    .withMessage(`must be at most ${MAX_CHANNEL_LIST_LENGTH} characters`)
     .bail()
     .custom((list: string) => parseChannelList(list) !== undefined)
     .withMessage(
