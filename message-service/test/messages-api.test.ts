@@ -186,6 +186,7 @@ describe('GET /api/messages', () => {
     ['a made-up cursor', { before: 'bm90IGEgY3Vyc29y' }],
     ['a cursor with a bad time', { before: encodeCursor({ createdAt: '2024-13-01T00:00:00.000000Z', id: randomUUID() }) }],
     ['two cursors', { before: ['a', 'b'] }],
+    ['a cursor with anything after it', { before: `${encodeCursor({ createdAt: '2024-05-06T07:08:09.123456Z', id: randomUUID() })}${'='.repeat(1_000)}` }],
   ])('rejects %s with 400', async (_label, query) => {
     const viewer = await ctx.seedUser('member');
     const res = await call('get', '/api/messages').query(query).set(ctx.as(viewer));

@@ -128,9 +128,17 @@ describe('opening a stream', () => {
     ['a name over 32 characters', 'a'.repeat(33)],
     ['more than 10 channels', Array.from({ length: 11 }, (_, index) => `c${index}`).join(',')],
     ['a name with spaces', 'general%20chat'],
+    ['a list over 329 characters, however few its names', Array.from({ length: 42 }, () => 'general').join(',')],
   ])('answers %s in channels with 400 VALIDATION_FAILED', async (_case, channels) => {
     const reader = await openStream(`?channels=${channels}`, asHeaders(someone('member')));
     await expectError(reader, 400, 'VALIDATION_FAILED');
+  });
+
+  it('opens a stream on the longest list: 10 names of 32 characters', async () => {
+    const channels = Array.from({ length: 10 }, (_, index) => `${index}`.padEnd(32, 'x')).join(',');
+    expect(channels).toHaveLength(329);
+    const reader = await openStream(`?channels=${channels}`, asHeaders(someone('member')));
+    expect(reader.status).toBe(200);
   });
 
   it('does not spend a ticket on a request with bad channels', async () => {

@@ -16,7 +16,8 @@ describe('listing cursors', () => {
   it('round-trips a position to the microsecond', () => {
     const position = { createdAt: '2024-05-06T07:08:09.123456Z', id: randomUUID() };
     const cursor = encodeCursor(position);
-    expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    // docs/openapi.yaml's Cursor.
+    expect(cursor).toMatch(/^[A-Za-z0-9_-]{86}$/);
     expect(decodeCursor(cursor)).toEqual(position);
   });
 
@@ -29,6 +30,10 @@ describe('listing cursors', () => {
     ['year zero', encodeCursor({ createdAt: '0000-01-01T00:00:00.000000Z', id: randomUUID() })],
     ['a bad id', encodeCursor({ createdAt: '2024-05-06T07:08:09.123456Z', id: 'x' })],
     ['extra parts', Buffer.from(`2024-05-06T07:08:09.123456Z ${randomUUID()} more`).toString('base64url')],
+    // Node's decoder reads each of these as the same position; only the 86 characters written are a cursor.
+    ['a valid cursor with padding', `${encodeCursor({ createdAt: '2024-05-06T07:08:09.123456Z', id: randomUUID() })}==`],
+    ['a valid cursor with trailing junk', `${encodeCursor({ createdAt: '2024-05-06T07:08:09.123456Z', id: randomUUID() })}${'!'.repeat(10_000)}`],
+    ['a valid cursor after spaces', `  ${encodeCursor({ createdAt: '2024-05-06T07:08:09.123456Z', id: randomUUID() })}`],
   ])('refuses %s', (_label, cursor) => {
     expect(decodeCursor(cursor)).toBeUndefined();
   });

@@ -1,6 +1,6 @@
 import { query } from 'express-validator';
 import { MAX_CHANNEL_NAME_LENGTH } from '@board/service-kit/contracts';
-import { DEFAULT_CHANNELS, MAX_CHANNELS_PER_STREAM, parseChannelList } from '../domain/channels';
+import { DEFAULT_CHANNELS, MAX_CHANNEL_LIST_LENGTH, MAX_CHANNELS_PER_STREAM, parseChannelList } from '../domain/channels';
 
 /** The query of GET /api/events. */
 export const streamQueryFields = () => [
@@ -8,6 +8,9 @@ export const streamQueryFields = () => [
     .default(DEFAULT_CHANNELS)
     .isString()
     .withMessage('must be given once')
+    .bail()
+    .isLength({ max: MAX_CHANNEL_LIST_LENGTH })
+    .withMessage(`must be at most ${MAX_CHANNEL_LIST_LENGTH} characters`)
     .bail()
     .custom((list: string) => parseChannelList(list) !== undefined)
     .withMessage(

@@ -40,12 +40,18 @@ export function pageFrom<Row extends PagedRow>(rows: readonly Row[], limit: numb
   return { rows: page, nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.sortTime, id: last.id }) : null };
 }
 
-/** The position a cursor names, or undefined when it is not one this API gave out. */
+/**
+ * The position a cursor names, or undefined when it is not one this API gave out. Node's base64
+ * decoder skips characters it does not know (padding, spaces, anything), so a cursor is also held
+ * to being exactly the encoding of what it decodes to: every cursor accepted is one of the 86
+ * characters that encodeCursor writes.
+ */
 export function decodeCursor(cursor: string): PagePosition | undefined {
   const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(' ');
   if (createdAt === undefined || id === undefined || rest.length > 0) return undefined;
   if (!isCalendarTime(createdAt) || !isStoredId(id)) return undefined;
-  return { createdAt, id };
+  const position = { createdAt, id };
+  return encodeCursor(position) === cursor ? position : undefined;
 }
 
 /** A well-formed time that exists on the calendar, so PostgreSQL will not refuse it (no 30 February). */
