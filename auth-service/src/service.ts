@@ -8,6 +8,7 @@ import {
   openDatabase,
   startMessaging,
   startService,
+  startUpkeep,
   type EventServiceStartOptions,
   type Logger,
   type Redis,
@@ -21,7 +22,7 @@ import { Accounts } from './domain/accounts';
 import { seedAdmin } from './domain/admin-seed';
 import { PasswordHasher } from './domain/passwords';
 import { SessionRevocations } from './domain/revocations';
-import { cleanUpSessions } from './domain/session-cleanup';
+import { sessionCleanup } from './domain/session-cleanup';
 import { LoginThrottle } from './domain/login-throttle';
 import { SessionManager } from './domain/sessions';
 import { SigningKeys } from './domain/signing-keys';
@@ -127,8 +128,8 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
 
     const keyCheck = runEvery('signing-key-check', config.SIGNING_KEY_CHECK_INTERVAL_MS, () => keys.refresh(), logger);
     lifecycle.onStop('signing-key-check', () => keyCheck.stop());
-    const cleanup = runEvery('session-cleanup', config.SESSION_CLEANUP_INTERVAL_MS, () => cleanUpSessions(db, logger), logger);
-    lifecycle.onStop('session-cleanup', () => cleanup.stop());
+    const upkeep = startUpkeep(parts, { service: SERVICE_NAME, pool, config });
+    upkeep.schedule(sessionCleanup(config.SESSION_CLEANUP_INTERVAL_MS));
 
     const app = createApp({
       logger,

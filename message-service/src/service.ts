@@ -5,6 +5,7 @@ import {
   openDatabase,
   startMessaging,
   startService,
+  startUpkeep,
   type AmqpConnection,
   type Database,
   type EventServiceStartOptions,
@@ -29,6 +30,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
   return startService({ name: SERVICE_NAME, config, logger: options.logger }, async (parts) => {
     const { logger, metrics, lifecycle } = parts;
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
+    startUpkeep(parts, { service: SERVICE_NAME, pool, config });
 
     const messaging = await startMessaging(parts, {
       service: SERVICE_NAME,

@@ -64,6 +64,16 @@ export { callerOf, requireIdentity, requireRole } from './http/identity';
 export { createPool, postgresClientConfig, withTransaction, type DatabaseSettings, type PoolClient, type Queryable } from './postgres/pool';
 export { migrate, migrateAndExit, openDatabase, type MigrationSettings } from './postgres/migrations';
 export { Database, Transaction } from './postgres/database';
+export {
+  Upkeep,
+  handledEventPruning,
+  outboxPruning,
+  startUpkeep,
+  upkeepSettings,
+  type UpkeepConfig,
+  type UpkeepJob,
+  type UpkeepOptions,
+} from './postgres/upkeep';
 
 // redis: clients, revocations, failure limits
 export { Redis, closeRedis, createRedis, openRedis, redisReady, type OpenRedisOptions } from './redis/client';
