@@ -4,8 +4,9 @@ import { ROOT } from '../src/stack';
 
 /**
  * The docs name files and folders of the repository (`service-kit/src/events/outbox-relay.ts`,
- * `nginx/board/`, [chaos/README.md](chaos/README.md)); a file that moved or went away leaves
- * them pointing nowhere. Every such name must exist.
+ * `nginx/board/`, [chaos/README.md](chaos/README.md)) and the functions in them
+ * (`OutboxRelay.nudge()`); a file that moved or a function that was renamed leaves them pointing
+ * nowhere. Every such name must exist.
  */
 
 /** The documents whose references are checked. */
@@ -100,13 +101,13 @@ function referencesIn(markdown: string, isTopLevel: (name: string) => boolean, i
   return { links, paths, templatePaths, bareNames };
 }
 
-/** What a document names that is not in the repository, as `doc:line: reference`. */
-function missingReferences(root: string, doc: string): string[] {
+/** What document `doc` (its text: `markdown`) names that is not in the repository, as `doc:line: reference`. */
+function missingReferences(root: string, doc: string, markdown = readFileSync(path.join(root, doc), 'utf8')): string[] {
   const docDir = path.dirname(path.join(root, doc));
   const exists = (base: string, reference: string) => existsSync(path.join(base, reference));
   const topLevel = new Set(readdirSync(root).filter((name) => name !== 'node_modules'));
   const { links, paths, templatePaths, bareNames } = referencesIn(
-    readFileSync(path.join(root, doc), 'utf8'),
+    markdown,
     (name) => topLevel.has(name),
     (name) => docDir !== root && exists(docDir, name),
   );
@@ -139,7 +140,7 @@ const CALL = /^[A-Za-z_$][\w$]*(?:\.[\w$]+)*\(\)$/;
  * lives in, in one paragraph or list item: the names that none of those files holds, as
  * `doc:line: name`. A paragraph that names no file is not checked.
  */
-function missingNames(root: string, doc: string): string[] {
+function missingNames(root: string, doc: string, markdown = readFileSync(path.join(root, doc), 'utf8')): string[] {
   const missing: string[] = [];
   let block: { line: number; text: string }[] = [];
   const check = () => {
@@ -157,12 +158,10 @@ function missingNames(root: string, doc: string): string[] {
     }
     block = [];
   };
-  readFileSync(path.join(root, doc), 'utf8')
-    .split('\n')
-    .forEach((text, index) => {
-      if (text.trim() === '' || /^\s*(?:\d+\.|[-*]) /.test(text) || /^#/.test(text)) check();
-      if (text.trim() !== '') block.push({ line: index + 1, text });
-    });
+  markdown.split('\n').forEach((text, index) => {
+    if (text.trim() === '' || /^\s*(?:\d+\.|[-*]) /.test(text) || /^#/.test(text)) check();
+    if (text.trim() !== '') block.push({ line: index + 1, text });
+  });
   check();
   return missing;
 }
@@ -195,5 +194,21 @@ describe('file references in the docs', () => {
     expect(paths.map(({ text }) => text)).toEqual(['service-kit/src/events/outbox-relay.ts', 'service-kit/src/db.ts', 'service-kit/src/http.ts', 'nginx/board/']);
     expect(bareNames.map(({ text }) => text)).toEqual(['identity.ts']);
     expect(templatePaths.map(({ text }) => text)).toEqual(['events/catalog.ts', 'src/main.ts']);
+    expect(missingReferences(ROOT, 'made-up.md', markdown)).toEqual([
+      'made-up.md:2: docs/old.md',
+      'made-up.md:2: service-kit/src/db.ts',
+      'made-up.md:2: service-kit/src/http.ts',
+      'made-up.md:2: events/catalog.ts',
+      'made-up.md:4: identity.ts',
+    ]);
+  });
+
+  it('tells a function that is in the file named beside it from one that is not', () => {
+    const markdown = [
+      '1. **Relay.** `OutboxRelay.nudge()` (`service-kit/src/events/outbox-relay.ts`) ends the sleep;',
+      '   `OutboxRelay.wakeUp()` and `publishLater()` do not exist.',
+      '2. `createHttpApp()` is named with no file here, so it is not checked.',
+    ].join('\n');
+    expect(missingNames(ROOT, 'made-up.md', markdown)).toEqual(['made-up.md:2: OutboxRelay.wakeUp()', 'made-up.md:2: publishLater()']);
   });
 });
