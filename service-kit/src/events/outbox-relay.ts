@@ -28,7 +28,7 @@ export interface OutboxRelayOptions {
  * The ordering rule: one replica publishes at a time. Each batch runs under a transaction-level
  * advisory lock, so a second replica's batch waits for the first to commit and then reads what
  * is left, instead of publishing later rows while earlier ones are still on their way (which
- * SKIP LOCKED alone allowed). Rows of one aggregate are recorded in the order their changes
+ * SKIP LOCKED alone would allow). Rows of one aggregate are recorded in the order their changes
  * committed (each change locks the aggregate's row first), so that order reaches the broker.
  * A retry or a redelivery can still reorder an event at a consumer: consumers that apply state
  * compare the event's aggregateVersion and drop stale ones.
