@@ -86,7 +86,7 @@ describe('nginx', () => {
     for (const part of ['nginx.conf', 'board', 'templates']) cpSync(path.join(ROOT, 'nginx', part), path.join(image, part), { recursive: true });
     const local = scratch();
     const variables = { SERVER_NAME: 'board.example.com', HSTS_MAX_AGE: '31536000', HTTPS_PORT: '443', TLS_CERT_DIR: path.join(local, 'certs'), ACME_WEBROOT: path.join(local, 'acme') };
-    renderNginx({ ...plan, edge: { ...plan.edge, serverName: 'board.example.com' } }, local, { ...variables, NGINX_HTTP_LISTEN: '8080', NGINX_HTTPS_LISTEN: '8443' });
+    renderNginx({ ...plan, edge: { ...plan.edge, serverName: 'board.example.com' } }, local, { ...variables, NGINX_HTTP_LISTEN: '8080', NGINX_HTTPS_LISTEN: '8443', NGINX_STATUS_LISTEN: '8081' });
     const entrypoint = spawnSync(path.join(ROOT, 'nginx', 'bin', 'board-nginx-entrypoint'), ['true'], {
       env: { PATH: process.env.PATH, NGINX_CONF_DIR: image, GATEWAY_UPSTREAM: 'localhost:3000', ...variables },
       encoding: 'utf8',
