@@ -16,12 +16,16 @@ fail() {
   exit 64
 }
 
-# A YAML double-quoted scalar of $1.
+# A YAML double-quoted scalar of $1 (line breaks are refused below, before anything is written).
 quoted() {
-  case $1 in *'
-'*) fail "a value holds a line break" ;; esac
   printf '"%s"' "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g')"
 }
+
+for name in ALERT_WEBHOOK_URL ALERT_EMAIL_TO ALERT_EMAIL_FROM ALERT_SMTP_SMARTHOST ALERT_SMTP_USERNAME ALERT_SMTP_PASSWORD; do
+  eval "value=\${$name:-}"
+  case $value in *'
+'*) fail "$name holds a line break" ;; esac
+done
 
 webhook=${ALERT_WEBHOOK_URL:-}
 email=${ALERT_EMAIL_TO:-}
