@@ -37,6 +37,13 @@ let prometheus: string;
 /** Compose host:port -> where the same thing listens here. */
 const local = new Map<string, string>();
 
+/** The local PostgreSQL the other tests use, without TLS (as the exporter connects inside the stack). */
+function postgresDsn(): string {
+  const url = new URL(process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+  url.searchParams.set('sslmode', 'disable');
+  return url.toString();
+}
+
 async function startExporter(name: string, command: string, args: (port: number) => string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const port = await freePort();
   const started = startProcess(command, args(port), { PATH: process.env.PATH, ...env });
@@ -101,7 +108,7 @@ beforeAll(async () => {
 
   const edge = new URL(environment.baseUrl);
   local.set('postgres-exporter:9187', await startExporter('postgres-exporter', 'prometheus-postgres-exporter', (port) => [`--web.listen-address=127.0.0.1:${port}`], {
-    DATA_SOURCE_NAME: process.env.TEST_POSTGRES_EXPORTER_DSN ?? 'postgresql://postgres@127.0.0.1:5432/postgres?sslmode=disable',
+    DATA_SOURCE_NAME: postgresDsn(),
   }));
   local.set('redis-exporter:9121', await startExporter('redis-exporter', 'prometheus-redis-exporter', (port) => [
     '-redis.addr', process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379', '-web.listen-address', `127.0.0.1:${port}`,
