@@ -5,7 +5,7 @@ import { parse, stringify } from 'yaml';
 import { freePort, waitFor } from '@board/service-kit/testing';
 import { startProcess, waitUntilReady, type Started } from '../stack/test/support/processes';
 import { environment } from './support/client';
-import { asGrafanaSends, dashboardQueries, exposedNames, metricNames, ruleQueries, type Query } from './support/promql';
+import { asGrafanaSends, dashboardQueries, exposedNames, labelsUsed, metricNames, ruleQueries, type Query } from './support/promql';
 import { newMember } from './support/users';
 import { Stream } from './support/stream';
 
@@ -181,6 +181,13 @@ describe('what the dashboards and alert rules query', () => {
     ]);
     expect(metricNames('max by (upstream) (circuit_breaker_state) == 2')).toEqual(['circuit_breaker_state']);
     expect(metricNames('sum by (instance) (a) / on (instance) (max by (instance) (b) - c) or vector(0)')).toEqual(['a', 'b', 'c']);
+    expect(labelsUsed('sum by (service, le) (rate(x_bucket{route="/a{b}", code=~"5.."}[5m])) / on (instance) y{job!="z"}')).toEqual({
+      grouping: ['service', 'le', 'instance'],
+      selectors: [
+        { metric: 'x_bucket', labels: ['route', 'code'] },
+        { metric: 'y', labels: ['job'] },
+      ],
+    });
   });
 
   it('names only metrics that something exports: a real scrape of the exporters, or a service', async () => {
@@ -190,6 +197,30 @@ describe('what the dashboards and alert rules query', () => {
     for (const url of Object.values(environment.serviceUrls)) for (const name of exposedNames(await (await fetch(`${url}/metrics`)).text())) declared.add(name);
     const unknown = queries.flatMap((query) => metricNames(query.expr).filter((name) => !scraped.has(name) && !declared.has(name)).map((name) => `${query.where}: ${name}`));
     expect(unknown).toEqual([]);
+  });
+
+  it('groups and filters only by labels those metrics carry (where they have series to tell)', async () => {
+    const labelsOf = new Map<string, Set<string> | undefined>();
+    const labels = async (metric: string) => {
+      if (!labelsOf.has(metric)) {
+        const series = await api<Record<string, string>[]>(`series?match[]=${encodeURIComponent(metric)}`);
+        labelsOf.set(metric, series.length > 0 ? new Set(series.flatMap((entry) => Object.keys(entry))) : undefined);
+      }
+      return labelsOf.get(metric);
+    };
+    const wrong: string[] = [];
+    for (const query of queries) {
+      const { grouping, selectors } = labelsUsed(query.expr);
+      for (const { metric, labels: filtered } of selectors) {
+        const carried = await labels(metric);
+        for (const label of filtered) if (carried && !carried.has(label)) wrong.push(`${query.where}: ${metric} has no label ${label}`);
+      }
+      const known = await Promise.all(metricNames(query.expr).map(labels));
+      if (known.some((carried) => !carried)) continue;
+      const carried = new Set(known.flatMap((set) => [...set!]));
+      for (const label of grouping) if (!carried.has(label)) wrong.push(`${query.where}: no metric of it has a label ${label}`);
+    }
+    expect(wrong).toEqual([]);
   });
 
   it('are queries Prometheus accepts', async () => {

@@ -17,6 +17,22 @@ export function metricNames(expr: string): string[] {
     .map((match) => match[1]!);
 }
 
+/**
+ * The labels an expression relies on: those it groups or matches by (`by`, `without`, `on`,
+ * `ignoring`), and those each selector filters on, by metric.
+ */
+export function labelsUsed(expr: string): { grouping: string[]; selectors: { metric: string; labels: string[] }[] } {
+  const unquoted = expr.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+  const grouping = [...unquoted.matchAll(/\b(?:by|without|on|ignoring)\s*\(([^)]*)\)/g)].flatMap((match) =>
+    match[1]!.split(',').map((label) => label.trim()).filter(Boolean),
+  );
+  const selectors = [...unquoted.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}/g)].map((match) => ({
+    metric: match[1]!,
+    labels: [...match[2]!.matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g)].map((label) => label[1]!),
+  }));
+  return { grouping, selectors };
+}
+
 export interface Query {
   /** Where it is: dashboard and panel, or rule file and alert. */
   where: string;
