@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { freePort, waitFor } from '@board/service-kit/testing';
 import { startProcess, waitUntilReady, type Started } from '../stack/test/support/processes';
-import { environment } from './support/client';
+import { api as edgeApi, environment } from './support/client';
 import { asGrafanaSends, dashboardQueries, exposedNames, labelsUsed, metricNames, ruleQueries, type Query } from './support/promql';
 import { newMember } from './support/users';
 import { Stream } from './support/stream';
@@ -169,6 +169,15 @@ describe('the exporters and scrape jobs of prometheus.yml, scraped by a real Pro
     const [validFor] = await value('probe_ssl_earliest_cert_expiry - time()');
     expect(validFor! / 86_400).toBeGreaterThan(14);
     expect((await value('count(rabbitmq_detailed_queue_messages_ready)'))[0]).toBeGreaterThan(0);
+  });
+});
+
+describe('nginx\'s stub_status', () => {
+  it('answers on the internal status port and not on the public ones', async () => {
+    expect(await (await fetch(environment.edgeStatusUrl)).text()).toMatch(/^Active connections: \d+/);
+    const publicAnswer = await edgeApi('/stub_status');
+    expect(publicAnswer.status).toBe(404);
+    expect(await publicAnswer.text()).not.toMatch(/Active connections/);
   });
 });
 
