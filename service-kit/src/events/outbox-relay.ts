@@ -70,6 +70,21 @@ export class OutboxRelay {
         },
       }),
     );
+    // A small backlog can still be stuck: its age tells a slow relay from one that stopped.
+    sharedMetric(options.registry, 'outbox_oldest_pending_age_seconds', (registers) =>
+      new Gauge({
+        name: 'outbox_oldest_pending_age_seconds',
+        help: 'Age of the oldest event not yet confirmed by the broker (0 when none waits)',
+        registers,
+        async collect() {
+          const result = await pool.query<{ age: number | null }>(
+            `SELECT extract(epoch FROM now() - created_at)::float8 AS age FROM outbox
+              WHERE published_at IS NULL ORDER BY seq LIMIT 1`,
+          );
+          this.set(Math.max(0, result.rows[0]?.age ?? 0));
+        },
+      }),
+    );
   }
 
   start(): void {
