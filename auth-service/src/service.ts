@@ -5,6 +5,7 @@ import {
   RevocationList,
   checks,
   openRedis,
+  runEvery,
   openDatabase,
   startMessaging,
   startService,
@@ -28,7 +29,6 @@ import { SessionManager } from './domain/sessions';
 import { SigningKeys } from './domain/signing-keys';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
 import { createAuthMetrics } from './metrics';
-import { runEvery } from './periodic';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 const REDIS_STARTUP_WAIT_MS = 5_000;
@@ -126,8 +126,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       logger.warn('set both ADMIN_EMAIL and ADMIN_PASSWORD to seed the admin account; skipping');
     }
 
-    const keyCheck = runEvery('signing-key-check', config.SIGNING_KEY_CHECK_INTERVAL_MS, () => keys.refresh(), logger);
-    lifecycle.onStop('signing-key-check', () => keyCheck.stop());
+    runEvery({ name: 'signing-key-check', everyMs: config.SIGNING_KEY_CHECK_INTERVAL_MS, task: () => keys.refresh(), logger, lifecycle });
     const upkeep = startUpkeep(parts, { service: SERVICE_NAME, pool, config });
     upkeep.schedule(sessionCleanup(config.SESSION_CLEANUP_INTERVAL_MS));
 

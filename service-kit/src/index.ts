@@ -26,6 +26,7 @@ export { currentContext, runInContext, type WorkContext } from './runtime/contex
 export { createLogger, type Logger, type LoggerOptions } from './runtime/logger';
 export { Counter, Gauge, Histogram, Registry, createMetrics, sharedMetric, type ServiceMetrics } from './runtime/metrics';
 export { Lifecycle } from './runtime/lifecycle';
+export { runEvery, type PeriodicTaskOptions } from './runtime/periodic';
 export {
   startService,
   type EventServiceStartOptions,
