@@ -105,3 +105,11 @@ export class PgBackRest {
  * backup set for a time target only from `YYYY-MM-DD HH:MM:SS[.mmm]+HH`, not from ISO 8601's T and Z.
  */
 export const recoveryTime = (time: Date) => `${time.toISOString().replace('T', ' ').replace('Z', '')}+00`;
+
+/** An ISO 8601 time with its offset (e.g. 2026-12-01T10:30:00Z); a time without one would depend on the container's zone. */
+export function parseTime(text: string): Date {
+  if (!/(Z|[+-]\d{2}(:?\d{2})?)$/.test(text) || Number.isNaN(Date.parse(text))) {
+    throw new Error(`--to "${text}": give an ISO 8601 time with its offset, e.g. 2026-12-01T10:30:00Z`);
+  }
+  return new Date(text);
+}

@@ -1,0 +1,85 @@
+import type { Logger } from 'pino';
+import { startService, type StartedService } from '@board/service-kit';
+import type { Config } from './config';
+import { SERVICE_NAME } from './config';
+import { BackupJob } from './job';
+import type { PgBackRest } from './pgbackrest';
+import { nextRun } from './schedule';
+
+export interface BackupServiceOptions {
+  logger?: Logger;
+  /** Replaces the one the configuration describes (tests pass one that runs as the server's user). */
+  pgbackrest?: PgBackRest;
+  /** The first run at once when a kind of backup is missing (a new installation); on by default. */
+  backupWhenMissing?: boolean;
+}
+
+/** After a failed start of the schedule (the server not up yet), the next attempt. */
+const RETRY_MS = 60_000;
+
+/**
+ * The backup service: /metrics for Prometheus (the freshness of the newest backups) and the
+ * nightly schedule. Its own failures never stop it: a failed run is logged, counted, and retried
+ * at the next scheduled time.
+ */
+export async function start(config: Config, options: BackupServiceOptions = {}): Promise<StartedService & { job: BackupJob }> {
+  return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
+    const job = new BackupJob(config, logger, options.pgbackrest, metrics.registry);
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<void> | undefined;
+    const schedule = (at: Date) => {
+      timer = setTimeout(() => {
+        running = tick().finally(() => (running = undefined));
+      }, Math.max(0, at.getTime() - Date.now()));
+    };
+    const tick = async () => {
+      try {
+        await job.prepare();
+        await job.run();
+      } catch {
+        // Logged and counted by the job; the alert on the freshness metric tells the operator.
+      }
+      if (!lifecycle.isShuttingDown) schedule(nextRun(new Date(), config.BACKUP_AT));
+    };
+    lifecycle.onStop('schedule', async () => {
+      clearTimeout(timer);
+      await running;
+    });
+
+    const app = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
+      if (req.method === 'GET' && req.url === '/metrics') {
+        metrics.registry.metrics().then(
+          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+          (error: unknown) => {
+            logger.error({ err: error }, 'metrics failed');
+            res.writeHead(500).end();
+          },
+        );
+        return;
+      }
+      if (req.method === 'GET' && req.url === '/health/live') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+        return;
+      }
+      res.writeHead(404).end();
+    };
+
+    const whenListening = async () => {
+      const first = async () => {
+        try {
+          await job.prepare();
+          if ((options.backupWhenMissing ?? true) && (await job.anyMissing())) {
+            running = tick().finally(() => (running = undefined));
+            return;
+          }
+          schedule(nextRun(new Date(), config.BACKUP_AT));
+        } catch (error) {
+          logger.error({ err: error }, 'cannot prepare the backups yet; trying again');
+          if (!lifecycle.isShuttingDown) timer = setTimeout(() => void first(), RETRY_MS);
+        }
+      };
+      void first();
+    };
+    return { app, exposed: { job }, whenListening };
+  });
+}
