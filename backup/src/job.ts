@@ -34,6 +34,8 @@ const INFO_CACHE_MS = 60_000;
 export class BackupJob {
   private readonly runs: Counter<'kind' | 'result'>;
   private infoCache: { at: number; info: StanzaInfo } | undefined;
+  /** The work of this process, one piece at a time (pgBackRest takes a lock per stanza and would refuse a second). */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly config: Config,
@@ -93,12 +95,22 @@ export class BackupJob {
   }
 
   /** Makes sure the stanza exists (it does nothing when it does); the server's archive_command needs it. */
-  async prepare(): Promise<void> {
-    await this.pgbackrest?.createStanza();
+  prepare(): Promise<void> {
+    return this.exclusive(async () => this.pgbackrest?.createStanza());
   }
 
   /** Both kinds, each whatever the other did; rejects when either failed. */
-  async run(options: { full?: boolean } = {}): Promise<void> {
+  run(options: { full?: boolean } = {}): Promise<void> {
+    return this.exclusive(() => this.runBoth(options));
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runBoth(options: { full?: boolean }): Promise<void> {
     const failures: unknown[] = [];
     if (this.pgbackrest) await this.attempt('physical', () => this.physical(options.full ?? false)).catch((error: unknown) => failures.push(error));
     await this.attempt('logical', () => this.logical()).catch((error: unknown) => failures.push(error));

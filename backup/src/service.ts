@@ -25,25 +25,37 @@ const RETRY_MS = 60_000;
 export async function start(config: Config, options: BackupServiceOptions = {}): Promise<StartedService & { job: BackupJob }> {
   return startService({ name: SERVICE_NAME, config, logger: options.logger }, async ({ logger, metrics, lifecycle }) => {
     const job = new BackupJob(config, logger, options.pgbackrest, metrics.registry);
+    let stopped = false;
     let timer: NodeJS.Timeout | undefined;
-    let running: Promise<void> | undefined;
-    const schedule = (at: Date) => {
-      timer = setTimeout(() => {
-        running = tick().finally(() => (running = undefined));
-      }, Math.max(0, at.getTime() - Date.now()));
+    let current: Promise<void> = Promise.resolve();
+    const later = (at: Date, work: () => Promise<void>) => {
+      if (stopped) return;
+      timer = setTimeout(() => (current = work()), Math.max(0, at.getTime() - Date.now()));
     };
-    const tick = async () => {
+    const nightly = async () => {
       try {
         await job.prepare();
         await job.run();
       } catch {
         // Logged and counted by the job; the alert on the freshness metric tells the operator.
       }
-      if (!lifecycle.isShuttingDown) schedule(nextRun(new Date(), config.BACKUP_AT));
+      later(nextRun(new Date(), config.BACKUP_AT), nightly);
+    };
+    const first = async () => {
+      try {
+        await job.prepare();
+      } catch (error) {
+        logger.error({ err: error }, 'cannot prepare the backups yet (is PostgreSQL up?); trying again');
+        later(new Date(Date.now() + RETRY_MS), first);
+        return;
+      }
+      if ((options.backupWhenMissing ?? true) && (await job.anyMissing())) await nightly();
+      else later(nextRun(new Date(), config.BACKUP_AT), nightly);
     };
     lifecycle.onStop('schedule', async () => {
+      stopped = true;
       clearTimeout(timer);
-      await running;
+      await current;
     });
 
     const app = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
@@ -65,20 +77,7 @@ export async function start(config: Config, options: BackupServiceOptions = {}):
     };
 
     const whenListening = async () => {
-      const first = async () => {
-        try {
-          await job.prepare();
-          if ((options.backupWhenMissing ?? true) && (await job.anyMissing())) {
-            running = tick().finally(() => (running = undefined));
-            return;
-          }
-          schedule(nextRun(new Date(), config.BACKUP_AT));
-        } catch (error) {
-          logger.error({ err: error }, 'cannot prepare the backups yet; trying again');
-          if (!lifecycle.isShuttingDown) timer = setTimeout(() => void first(), RETRY_MS);
-        }
-      };
-      void first();
+      current = first();
     };
     return { app, exposed: { job }, whenListening };
   });

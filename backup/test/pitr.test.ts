@@ -1,13 +1,8 @@
-import { chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { tmpdir, userInfo } from 'node:os';
-import path from 'node:path';
 import type pg from 'pg';
-import { PgBackRest } from '../src/pgbackrest';
-import { asServerUser, startScratchPostgres, type ScratchPostgres } from '../../stack/test/support/scratch-postgres';
+import type { PgBackRest } from '../src/pgbackrest';
+import type { ScratchPostgres } from '../../stack/test/support/scratch-postgres';
+import { startArchivingCluster, type ArchivingCluster } from './support/archiving-cluster';
 import { serverUserMissing } from './support/tools';
-
-const STANZA = 'scratch';
 
 /**
  * Point-in-time recovery with pgBackRest, on a cluster of the test's own that archives its WAL
@@ -19,7 +14,7 @@ const describeIfTools = missing ? describe.skip : describe;
 if (missing) console.warn(`skipping point-in-time recovery: ${missing}`);
 
 describeIfTools('point-in-time recovery (pgBackRest)', () => {
-  let work: string;
+  let cluster: ArchivingCluster;
   let server: ScratchPostgres;
   let pgbackrest: PgBackRest;
 
@@ -36,50 +31,12 @@ describeIfTools('point-in-time recovery (pgBackRest)', () => {
   const notes = async () => (await sql<{ body: string }>('SELECT body FROM notes ORDER BY id')).map((row) => row.body);
 
   beforeAll(async () => {
-    // Repository, logs, locks and configuration in a directory of the test's own, owned by the
-    // server's user (the archive_command runs as it).
-    work = mkdtempSync(path.join(tmpdir(), 'pitr-'));
-    for (const dir of ['repo', 'log', 'lock']) mkdirSync(path.join(work, dir));
-    if (userInfo().uid === 0) execFileSync('chown', ['-R', 'postgres:postgres', work]);
-    const config = path.join(work, 'pgbackrest.conf');
-    server = await startScratchPostgres({
-      settings: {
-        wal_level: 'replica',
-        archive_mode: 'on',
-        archive_command: `pgbackrest --config=${config} --stanza=${STANZA} archive-push %p`,
-        max_wal_senders: '3',
-      },
-    });
-    writeFileSync(
-      config,
-      [
-        '[global]',
-        `repo1-path=${path.join(work, 'repo')}`,
-        'repo1-retention-full=2',
-        `log-path=${path.join(work, 'log')}`,
-        `lock-path=${path.join(work, 'lock')}`,
-        'log-level-console=warn',
-        'log-level-file=detail',
-        'start-fast=y',
-        '',
-        `[${STANZA}]`,
-        `pg1-path=${server.dataDir}`,
-        `pg1-port=${server.port}`,
-        `pg1-socket-path=${server.socketDir}`,
-        'pg1-user=postgres',
-        '',
-      ].join('\n'),
-    );
-    if (userInfo().uid === 0) chownSync(config, Number(execFileSync('id', ['-u', 'postgres'])), Number(execFileSync('id', ['-g', 'postgres'])));
-    pgbackrest = new PgBackRest({ stanza: STANZA, config, wrap: asServerUser });
-    await pgbackrest.createStanza();
+    cluster = await startArchivingCluster({ retentionFull: 2 });
+    ({ server, pgbackrest } = cluster);
     await pgbackrest.check();
   }, 120_000);
 
-  afterAll(async () => {
-    await server?.stop();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => cluster?.stop());
 
   it('restores to a moment between two writes: the first is there, the second is not', async () => {
     await sql('CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)');
