@@ -1,4 +1,4 @@
-import { run, type CommandWrapper } from './command';
+import { CommandError, run, type CommandWrapper } from './command';
 
 export interface PgBackRestOptions {
   stanza: string;
@@ -8,7 +8,16 @@ export interface PgBackRestOptions {
   command?: string;
   /** Runs pgbackrest as the user that owns the data directory (PostgreSQL's). */
   wrap?: CommandWrapper;
+  /**
+   * How long a command waits while another pgBackRest process holds the stanza's lock (the
+   * nightly run and an operator's `npm run backup`, say) before it fails; 15 minutes by default.
+   */
+  lockWaitMs?: number;
 }
+
+/** pgBackRest's exit code when another process holds the lock (its error 050). */
+const LOCK_ACQUIRE_ERROR = 50;
+const LOCK_RETRY_MS = 2_000;
 
 /** A backup set in the repository, as `pgbackrest info` lists it. */
 export interface BackupSet {
@@ -49,7 +58,15 @@ export class PgBackRest {
 
   private async pgbackrest(command: string, extra: string[] = []): Promise<string> {
     const args = [...(this.options.config ? [`--config=${this.options.config}`] : []), `--stanza=${this.options.stanza}`, ...extra, command];
-    return (await run(this.options.command ?? 'pgbackrest', args, { wrap: this.options.wrap })).stdout;
+    const deadline = Date.now() + (this.options.lockWaitMs ?? 15 * 60_000);
+    for (;;) {
+      try {
+        return (await run(this.options.command ?? 'pgbackrest', args, { wrap: this.options.wrap })).stdout;
+      } catch (error) {
+        if (!(error instanceof CommandError) || error.exitCode !== LOCK_ACQUIRE_ERROR || Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+      }
+    }
   }
 
   /** Creates the stanza in the repository; does nothing when it exists and matches the cluster. */

@@ -67,6 +67,12 @@ describeIfTools('point-in-time recovery (pgBackRest)', () => {
     expect((await sql<{ recovering: boolean }>('SELECT pg_is_in_recovery() AS recovering'))[0]!.recovering).toBe(false);
   }, 120_000);
 
+  it('runs two backups asked for at once one after the other (the second waits for the stanza lock)', async () => {
+    const before = (await pgbackrest.info()).backups.length;
+    await Promise.all([pgbackrest.backup('incr'), pgbackrest.backup('incr')]);
+    expect((await pgbackrest.info()).backups.length).toBe(before + 2);
+  }, 120_000);
+
   it('expires full backups beyond the retention, and the WAL only they needed', async () => {
     const before = await pgbackrest.info();
     await pgbackrest.backup('full');
