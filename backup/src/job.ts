@@ -47,14 +47,15 @@ export class BackupJob {
     this.runs = new Counter({ name: 'backup_runs_total', help: 'Backup runs of this process, by kind and result', labelNames: ['kind', 'result'], registers });
     const kinds: BackupKind[] = this.pgbackrest ? ['logical', 'physical'] : ['logical'];
     for (const kind of kinds) for (const result of ['success', 'failure']) this.runs.inc({ kind, result }, 0);
-    const job = this;
+    // The gauges' collect() runs with the gauge as `this`.
+    const newest = () => this.newest();
     new Gauge({
       name: 'backup_last_success_timestamp_seconds',
       help: 'When the newest complete backup of each kind finished (Unix time); 0 while there is none',
       labelNames: ['kind'],
       registers,
       async collect() {
-        for (const [kind, newest] of Object.entries(await job.newest())) this.set({ kind }, newest ? newest.finishedAt.getTime() / 1000 : 0);
+        for (const [kind, backup] of Object.entries(await newest())) this.set({ kind }, backup ? backup.finishedAt.getTime() / 1000 : 0);
       },
     });
     new Gauge({
@@ -63,7 +64,7 @@ export class BackupJob {
       labelNames: ['kind'],
       registers,
       async collect() {
-        for (const [kind, newest] of Object.entries(await job.newest())) this.set({ kind }, newest?.bytes ?? 0);
+        for (const [kind, backup] of Object.entries(await newest())) this.set({ kind }, backup?.bytes ?? 0);
       },
     });
   }
