@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonSettings, connectionPassword, port } from '@board/service-kit';
+import { commonSettings, connectionPassword, port, urlWithScheme } from '@board/service-kit';
 import { parseDailyTime } from './schedule';
 
 export const SERVICE_NAME = 'backup';
@@ -42,7 +42,7 @@ export const configShape = {
   /** pgBackRest's configuration file; its default (/etc/pgbackrest/pgbackrest.conf) when unset. */
   PGBACKREST_CONFIG: z.string().min(1).optional(),
   /** RabbitMQ's management API, whose definitions go with each dump; unset, they are not exported. */
-  RABBITMQ_MANAGEMENT_URL: z.string().url().optional(),
+  RABBITMQ_MANAGEMENT_URL: urlWithScheme(['http', 'https']).optional(),
   RABBITMQ_USER: z.string().min(1).default('guest'),
   RABBITMQ_PASSWORD: connectionPassword(),
 };

@@ -185,6 +185,10 @@ describeIfTools('restoring a logical dump into empty databases', () => {
 
     const target = await startCluster();
     clusters.push(target);
+    // Empty databases, as PostgreSQL's init scripts leave them on a new volume: the restore goes into them.
+    const admin = await target.connectAsSuperuser();
+    for (const database of databases) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(database)}`);
+    await admin.end();
     await restoreDump({ root: dumps, id: manifest.id, postgres: superuser(target), binDir: target.binDir });
     await boot(target);
 
