@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { startService, type StartedService } from '@board/service-kit';
 import type { Config } from './config';
 import { SERVICE_NAME } from './config';
+import { createApp } from './app';
 import { BackupJob } from './job';
 import type { PgBackRest } from './pgbackrest';
 import { nextRun } from './schedule';
@@ -58,23 +59,7 @@ export async function start(config: Config, options: BackupServiceOptions = {}):
       await current;
     });
 
-    const app = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
-      if (req.method === 'GET' && req.url === '/metrics') {
-        metrics.registry.metrics().then(
-          (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
-          (error: unknown) => {
-            logger.error({ err: error }, 'metrics failed');
-            res.writeHead(500).end();
-          },
-        );
-        return;
-      }
-      if (req.method === 'GET' && req.url === '/health/live') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-        return;
-      }
-      res.writeHead(404).end();
-    };
+    const app = createApp(metrics.registry, logger);
 
     const whenListening = async () => {
       current = first();
