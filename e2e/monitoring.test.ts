@@ -2,7 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { freePort, waitFor } from '@board/service-kit/testing';
+import { Registry, parseConfig } from '@board/service-kit';
+import { freePort, silentLogger, waitFor } from '@board/service-kit/testing';
+import { configShape as backupConfigShape } from '../backup/src/config';
+import { BackupJob } from '../backup/src/job';
 import { startProcess, waitUntilReady, type Started } from '../stack/test/support/processes';
 import { api as edgeApi, environment } from './support/client';
 import { asGrafanaSends, dashboardQueries, exposedNames, labelsUsed, metricNames, ruleQueries, type Query } from './support/promql';
@@ -181,6 +184,18 @@ describe('nginx\'s stub_status', () => {
   });
 });
 
+/** What the backup service exports (it runs in the production stack only): its job's registry, over an empty dump folder. */
+async function backupServiceMetrics(): Promise<string> {
+  const dumps = mkdtempSync(path.join(tmpdir(), 'board-backups-'));
+  try {
+    const registry = new Registry();
+    new BackupJob(parseConfig(backupConfigShape, { BACKUP_DIR: dumps }), silentLogger(), undefined, registry);
+    return await registry.metrics();
+  } finally {
+    rmSync(dumps, { recursive: true, force: true });
+  }
+}
+
 describe('what the dashboards and alert rules query', () => {
   const queries: Query[] = [...dashboardQueries(), ...ruleQueries()];
 
@@ -204,6 +219,7 @@ describe('what the dashboards and alert rules query', () => {
     // A labelled counter nothing incremented yet has no series, but the service declares it.
     const declared = new Set<string>();
     for (const url of Object.values(environment.serviceUrls)) for (const name of exposedNames(await (await fetch(`${url}/metrics`)).text())) declared.add(name);
+    for (const name of exposedNames(await backupServiceMetrics())) declared.add(name);
     const unknown = queries.flatMap((query) => metricNames(query.expr).filter((name) => !scraped.has(name) && !declared.has(name)).map((name) => `${query.where}: ${name}`));
     expect(unknown).toEqual([]);
   });
