@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { IDENTITY_HEADERS, identityFromHeaders, type Identity } from '../contracts/identity';
+import { identityFromHeaders, sendsIdentity, type Identity } from '../contracts/identity';
 import type { Role } from '../contracts/roles';
 import { forbidden, unauthorized } from './errors';
 
@@ -32,8 +32,7 @@ export const requireIdentity: RequestHandler = (req, _res, next) => {
  * are off).
  */
 export const optionalIdentity: RequestHandler = (req, res, next) => {
-  const sent = Object.values(IDENTITY_HEADERS).some((name) => req.headers[name] !== undefined);
-  if (!sent) {
+  if (!sendsIdentity(req.headers)) {
     next();
     return;
   }
