@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonSettings, port, redisUrl } from '@board/service-kit';
+import { commonSettings, flag, port, redisUrl } from '@board/service-kit';
 
 export const SERVICE_NAME = 'api-gateway';
 
@@ -79,6 +79,12 @@ export const configShape = () => ({
   JWKS_REFRESH_INTERVAL_MS: positiveInt(60_000),
   /** JWKS fetches per minute at most: bounds the refetches that tokens with made-up `kid`s can cause. */
   JWKS_REQUESTS_PER_MINUTE: positiveInt(10),
+
+  /**
+   * Whether visitors (no token) may read messages and channels and watch the event stream, with
+   * authors hidden; when false, those need an account (401), the stream a ticket or a token.
+   */
+  PUBLIC_READ: flag(true),
 
   CORS_ORIGINS: originList,
   BODY_LIMIT_BYTES: positiveInt(1_048_576),

@@ -12,6 +12,7 @@ export {
   connectionPassword,
   databaseSettings,
   databaseUrl,
+  flag,
   isProduction,
   loadConfig,
   parseConfig,
