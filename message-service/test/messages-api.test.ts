@@ -19,24 +19,7 @@ type Method = 'get' | 'post' | 'patch' | 'delete';
 const call = (method: Method, path: string) => request(ctx.service.url)[method](path);
 
 
-/** Everything a request could change: messages, authors, channels, likes, bookmarks and the outbox. */
-async function snapshot() {
-  const rows = async (sql: string) => (await ctx.service.db.query(sql)).rows;
-  return {
-    messages: await rows('SELECT * FROM messages ORDER BY id'),
-    authors: await rows('SELECT * FROM authors ORDER BY id'),
-    channels: await rows('SELECT * FROM channels ORDER BY name'),
-    likes: await rows('SELECT * FROM likes ORDER BY message_id, user_id'),
-    bookmarks: await rows('SELECT * FROM bookmarks ORDER BY user_id, message_id'),
-    outbox: await rows('SELECT id FROM outbox ORDER BY seq'),
-  };
-}
-
-async function expectNothingChanged(act: () => Promise<unknown>): Promise<void> {
-  const before = await snapshot();
-  await act();
-  expect(await snapshot()).toEqual(before);
-}
+const expectNothingChanged = (act: () => Promise<unknown>) => ctx.expectNothingChanged(act);
 
 /** A fresh channel per test keeps pages free of other tests' messages. */
 const freshChannel = () => `c-${randomUUID().slice(0, 8)}`;
