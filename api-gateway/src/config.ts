@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { commonSettings, flag, port, redisUrl } from '@board/service-kit';
+import { commonSettings, port, redisUrl } from '@board/service-kit';
 
 export const SERVICE_NAME = 'api-gateway';
 
@@ -84,7 +84,7 @@ export const configShape = () => ({
    * Whether visitors (no token) may read messages and channels and watch the event stream, with
    * authors hidden; when false, those need an account (401), the stream a ticket or a token.
    */
-  PUBLIC_READ: flag(true),
+  PUBLIC_READ: z.stringbool().default(true),
 
   CORS_ORIGINS: originList,
   BODY_LIMIT_BYTES: positiveInt(1_048_576),

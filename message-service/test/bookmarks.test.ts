@@ -95,9 +95,9 @@ describe('who may bookmark', () => {
 
 describe('bad input', () => {
   it.each([
-    ['an unknown message', () => randomUUID(), 404, 'NOT_FOUND'],
-    ['an id that is not a UUID', () => 'bookmark-me', 400, 'VALIDATION_FAILED'],
-    ['a number', () => '7', 400, 'VALIDATION_FAILED'],
+    ['an unknown message', (): string => randomUUID(), 404, 'NOT_FOUND'],
+    ['an id that is not a UUID', (): string => 'bookmark-me', 400, 'VALIDATION_FAILED'],
+    ['a number', (): string => '7', 400, 'VALIDATION_FAILED'],
   ] as const)('When a member bookmarks %s, Then it is %i and nothing changes', async (_label, id, status, code) => {
     const member = await ctx.seedUser('member');
     await ctx.expectNothingChanged(async () => expectErrorResponse(await put(id(), member), status, code));
@@ -141,7 +141,7 @@ describe('the list', () => {
 
   it('When messages are bookmarked out of their order, Then the list is newest bookmark first, each page once, across cursors', async () => {
     const member = await ctx.seedUser('member');
-    const messages = [];
+    const messages: { id: string }[] = [];
     for (let index = 0; index < 5; index += 1) messages.push(await post(member, `message ${index}`));
     const order = [3, 0, 4, 1, 2].map((index) => messages[index]!.id);
     for (const id of order) expect((await put(id, member)).status).toBe(204);

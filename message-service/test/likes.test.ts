@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createEvent } from '@board/service-kit';
-import { type Role } from '@board/service-kit/contracts';
+import { type EventEnvelope, type Role } from '@board/service-kit/contracts';
 import { expectErrorResponse, waitFor } from '@board/service-kit/testing';
 import { startTestService, type TestContext, type TestUser } from './support';
 
@@ -45,7 +45,7 @@ const storedCount = async (id: string) => {
   return rows[0] as { like_count: number; rows: number };
 };
 
-const likeEvents = (id: string) => ctx.eventLog.about('message.likes_changed', id);
+const likeEvents = (id: string) => ctx.eventLog.about('message.likes_changed', id) as EventEnvelope<'message.likes_changed'>[];
 
 describe('who may like', () => {
   it.each(['member', 'admin'] as const)('When a %s likes a message, Then it counts, their view says likedByMe, and message.likes_changed goes out', async (role) => {
@@ -85,9 +85,9 @@ describe('who may like', () => {
   });
 
   it.each([
-    ['an unknown message', () => randomUUID(), 404, 'NOT_FOUND'],
-    ['an id that is not a UUID', () => 'not-a-uuid', 400, 'VALIDATION_FAILED'],
-    ['a number', () => '42', 400, 'VALIDATION_FAILED'],
+    ['an unknown message', (): string => randomUUID(), 404, 'NOT_FOUND'],
+    ['an id that is not a UUID', (): string => 'not-a-uuid', 400, 'VALIDATION_FAILED'],
+    ['a number', (): string => '42', 400, 'VALIDATION_FAILED'],
   ] as const)('When a member likes or unlikes %s, Then it is %i and nothing changes', async (_label, id, status, code) => {
     const member = await ctx.seedUser('member');
     await ctx.expectNothingChanged(async () => {

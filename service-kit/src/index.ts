@@ -12,7 +12,6 @@ export {
   connectionPassword,
   databaseSettings,
   databaseUrl,
-  flag,
   isProduction,
   loadConfig,
   parseConfig,

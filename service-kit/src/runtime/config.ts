@@ -28,13 +28,6 @@ export const commonSettings = {
 
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
 
-/** A switch: exactly `true` or `false` (anything else, `1` or `yes`, is a configuration error rather than a guess). */
-export const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false'])
-    .default(fallback ? 'true' : 'false')
-    .transform((value) => value === 'true');
-
 /** A URL whose scheme is one of `schemes` (e.g. ['postgres', 'postgresql']); `hint` ends the error message. */
 export const urlWithScheme = (schemes: readonly string[], hint = '') =>
   z.string().refine(
