@@ -10,7 +10,7 @@ import {
   type Logger,
   type RevocationList,
 } from '@board/service-kit';
-import { identityFromHeaders, sendsIdentity, lowerRole, type Identity } from '@board/service-kit/contracts';
+import { identityFromHeaders, lowerRole, sendsIdentity, type Identity } from '@board/service-kit/contracts';
 import type { ClientHub } from '../sse/hub';
 import type { LiveFeed } from '../sse/live-feed';
 import { resume } from '../sse/resume';
