@@ -99,6 +99,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
         verifier,
         revocations,
         rejections: gatewayMetrics.authRejections,
+        publicRead: config.PUBLIC_READ,
       },
     });
     return { app, exposed: { redis, upstreams } };

@@ -13,6 +13,7 @@ import {
 import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
 import { MessageBoard } from './domain/board';
+import { Bookmarks } from './domain/bookmarks';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
 import { createMessageMetrics } from './metrics';
 
@@ -45,6 +46,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       logger,
       metrics,
       board,
+      bookmarks: new Bookmarks(messaging.db),
       isDraining: () => lifecycle.isShuttingDown,
       trustProxyHops: config.TRUST_PROXY_HOPS,
       readiness: { postgres: checks.postgres(pool), rabbitmq: checks.rabbitmq(messaging.connection, messaging) },

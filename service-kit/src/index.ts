@@ -59,7 +59,7 @@ export { checks, healthRouter, type ReadinessCheck, type ReadinessChecks } from 
 export { metricsEndpoint, requestMetrics } from './runtime/metrics';
 export { DISPLAY_NAME_MAX, cleanDisplayName, displayNameField, onlyFields, uuidParam, validate, validated } from './http/validation';
 export { cursorQuery, decodeCursor, encodeCursor, limitQuery, pageFrom, sortTimeSql, type PagePosition, type PagedRow } from './http/paging';
-export { callerOf, requireIdentity, requireRole } from './http/identity';
+export { callerOf, optionalIdentity, requireIdentity, requireRole, viewerOf } from './http/identity';
 
 // postgres: the pool, migrations, and the transactions that record events in the outbox
 export { createPool, postgresClientConfig, withTransaction, type DatabaseSettings, type PoolClient, type Queryable } from './postgres/pool';
