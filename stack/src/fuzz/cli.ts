@@ -84,6 +84,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+    if (error instanceof Error && error.cause) console.error('caused by:', error.cause);
     void stop().finally(() => process.exit(2));
   },
 );

@@ -86,6 +86,8 @@ export interface Resolved {
 }
 
 const RAW_ONLY = /[\u0000-\u001f\u007f-\uffff]/;
+/** Headers undici will not send (it handles these itself). */
+const CLIENT_REFUSES = new Set(['expect', 'connection', 'transfer-encoding', 'keep-alive', 'upgrade']);
 
 /** The arbitrary of fuzz cases for one operation. */
 export function caseArbitrary(operation: Operation, world: World): fc.Arbitrary<FuzzCase> {
@@ -127,7 +129,7 @@ function credentialArbitrary(caller: CallerName, world: World): fc.Arbitrary<Cre
       .map((value) => ({ kind: 'header' as const, value })),
   ];
   if (caller === 'visitor') return fc.oneof(fc.constant({ kind: 'none' as const }), ...bad);
-  return fc.oneof({ weight: 6, arbitrary: fc.constant({ kind: 'real' as const }) }, { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) }, ...bad.map((arbitrary) => ({ weight: 1, arbitrary })));
+  return fc.oneof({ weight: 10, arbitrary: fc.constant({ kind: 'real' as const }) }, { weight: 1, arbitrary: fc.constant({ kind: 'none' as const }) }, ...bad.map((arbitrary) => ({ weight: 1, arbitrary })));
 }
 
 function cookiesArbitrary(operation: Operation): fc.Arbitrary<Cookies> {
@@ -443,7 +445,7 @@ export async function resolveCase(fuzzCase: FuzzCase, operation: Operation, worl
     }
   }
 
-  const clean = headers.every(([name, value]) => !RAW_ONLY.test(name) && !RAW_ONLY.test(value));
+  const clean = headers.every(([name, value]) => !RAW_ONLY.test(name) && !RAW_ONLY.test(value) && !CLIENT_REFUSES.has(name.toLowerCase()));
   if (fuzzCase.raw || !clean) {
     return { wire: { transport: 'raw', target, bytes: rawBytes(operation.method, target, headers, bytes, fuzzCase.raw, victimIdentity(world)) }, authentic, graceful, sentBody, pathValues };
   }

@@ -47,6 +47,8 @@ export interface FuzzReport {
   statuses: Record<string, number>;
   perOperation: Record<string, { requests: number; statuses: Record<string, number> }>;
   transports: Record<string, number>;
+  /** Statuses by caller and credential (`user real`, `visitor forged`...). */
+  byCredential: Record<string, Record<string, number>>;
   failures: Failure[];
   unexplainedChanges: string[];
   /** Row changes the run's callers were allowed to make, counted by table. */
@@ -81,6 +83,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
     statuses: {},
     perOperation: {},
     transports: {},
+    byCredential: {},
     failures: [],
     unexplainedChanges: [],
     allowedChanges: {},
@@ -115,7 +118,9 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
         report.transports[resolved.wire.transport] = (report.transports[resolved.wire.transport] ?? 0) + 1;
         let response: WireResponse;
         try {
+          if (process.env.FUZZ_TRACE) log(`-> ${resolved.wire.transport} ${operation.id} ${resolved.wire.target.slice(0, 120)} ${fuzzCase.raw ?? ''}`);
           response = await transport.send(resolved.wire);
+          if (process.env.FUZZ_TRACE) log(`<- ${response.status}`);
         } catch (error) {
           count(report.statuses, 'no answer');
           count(stats.statuses, 'no answer');
@@ -124,12 +129,14 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
         }
         count(report.statuses, String(response.status));
         count(stats.statuses, String(response.status));
+        count((report.byCredential[`${fuzzCase.caller} ${fuzzCase.credential.kind}`] ??= {}), String(response.status));
         if (!documented.get(operation.id)?.has(String(response.status)) && !GLOBAL_STATUSES.has(response.status)) count(report.undocumented, `${operation.id} ${response.status}`);
         for (const problem of check(operation, fuzzCase, resolved, response)) report.failures.push(failure(problem, operation, fuzzCase, resolved, describeResponse(response)));
         await afterAnswer(operation, fuzzCase, resolved, response, world, { adminTargets, adminDeletedMessages }, report.notes);
       });
+      const opStarted = Date.now();
       await fc.assert(property, { seed: options.seed + index, numRuns: options.runsPerOperation, endOnFailure: true });
-      log(`${operation.id.padEnd(40)} ${String(stats.requests).padStart(5)} requests  ${histogram(stats.statuses)}`);
+      log(`${operation.id.padEnd(40)} ${String(stats.requests).padStart(5)} requests ${((Date.now() - opStarted) / 1_000).toFixed(1).padStart(5)} s  ${histogram(stats.statuses)}`);
     }
 
     const after = await settledSnapshot(target);
@@ -189,6 +196,14 @@ function checker(errorSchema: Schema) {
   };
 }
 
+const safeDecode = (value: string) => {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+};
+
 const SESSION_ENDING = new Set(['POST /api/auth/logout', 'POST /api/auth/logout-all', 'DELETE /api/auth/sessions/{id}', 'DELETE /api/users/me']);
 
 /** Keeps the world in step with what a request did: rotated cookies, ended sessions, admin actions. */
@@ -203,7 +218,7 @@ async function afterAnswer(
 ): Promise<void> {
   const account = fuzzCase.caller === 'visitor' ? undefined : world.callers[fuzzCase.caller];
   const ok = response.status >= 200 && response.status < 300;
-  const targetId = decodeURIComponent(String(resolved.pathValues.id ?? '')).toLowerCase();
+  const targetId = safeDecode(resolved.pathValues.id ?? '').toLowerCase();
   if (fuzzCase.caller === 'admin' && ok && resolved.authentic) {
     if (operation.id === 'DELETE /api/users/{id}' || operation.id === 'PATCH /api/users/{id}/role') admin.adminTargets.add(targetId);
     if (operation.id === 'DELETE /api/messages/{id}') admin.adminDeletedMessages.add(targetId);
@@ -337,6 +352,11 @@ export function formatReport(report: FuzzReport): string {
     `seed ${report.seed}: ${report.requests} fuzz requests over ${Object.keys(report.perOperation).length} operations in ${(report.durationMs / 1_000).toFixed(1)} s (+${report.setupRequests} fixture and bookkeeping requests)`,
     `statuses: ${histogram(report.statuses)}`,
     `transports: ${histogram(report.transports)}`,
+    'by caller and credential:',
+    ...Object.entries(report.byCredential)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, statuses]) => `  ${key.padEnd(18)} ${histogram(statuses)}`),
+    'by operation:',
     ...Object.entries(report.perOperation).map(([id, stats]) => `  ${id.padEnd(40)} ${String(stats.requests).padStart(5)}  ${histogram(stats.statuses)}`),
     `allowed database changes: ${histogram(report.allowedChanges) || 'none'}`,
   ];

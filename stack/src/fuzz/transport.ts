@@ -80,6 +80,8 @@ export class EdgeTransport implements Transport {
       body: request.body,
       headersTimeout: TIMEOUT_MS,
       bodyTimeout: TIMEOUT_MS,
+      // Also bounds the wait for a free connection, which the timeouts above do not.
+      signal: AbortSignal.timeout(TIMEOUT_MS + 5_000),
     });
     const headers: Record<string, string> = {};
     const setCookies: string[] = [];
