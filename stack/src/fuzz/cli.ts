@@ -49,6 +49,8 @@ async function main(): Promise<number> {
         admin: test.admin,
         memberPasscode: test.memberPasscode,
         pids: test.stack.pids,
+        serviceUrls: Object.fromEntries(test.stack.plan.services.map((service) => [service.name, test.stack.serviceUrl(service.name)])),
+        strangers: 'forbidden',
       },
       { seed, runsPerOperation, only: values.operation, authRequestsPerSecond: 8, log: (line) => process.stdout.write(`${line}\n`) },
     );
