@@ -85,6 +85,8 @@ export interface Resolved {
   pathValues: Record<string, string>;
 }
 
+/** Header bytes undici refuses to send (controls, anything past ASCII): such requests go raw. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this finds
 const RAW_ONLY = /[\u0000-\u001f\u007f-\uffff]/;
 /** Headers undici will not send (it handles these itself). */
 const CLIENT_REFUSES = new Set(['expect', 'connection', 'transfer-encoding', 'keep-alive', 'upgrade']);
