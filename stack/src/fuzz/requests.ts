@@ -376,7 +376,8 @@ export async function resolveCase(fuzzCase: FuzzCase, operation: Operation, worl
   const target = query.length > 0 ? `${path}?${query.join('&')}` : path;
 
   const headers: [string, string][] = [];
-  const token = account?.accessToken ?? world.callers.user!.accessToken;
+  // A visitor holds no live token: its malformed headers spell a dead one.
+  const token = account?.accessToken ?? world.replayed.loggedOutToken;
   let authentic: Account | undefined;
   switch (fuzzCase.credential.kind) {
     case 'real':
