@@ -152,7 +152,7 @@ export async function fuzz(target: FuzzTarget, options: FuzzOptions): Promise<Fu
     const bad = unexplained(changes, allowances);
     report.unexplainedChanges = bad.map(describeChange);
     for (const change of changes.filter((candidate) => !bad.includes(candidate))) count(report.allowedChanges, `${change.table} ${change.kind}`);
-    report.health = await healthProblems(transport, target);
+    report.health = [...world.serverErrors.map((error) => `a bookkeeping request: ${error}`), ...(await healthProblems(transport, target))];
     report.setupRequests = world.setupRequests;
   } finally {
     await dispatcher.close();

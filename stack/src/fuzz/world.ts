@@ -53,6 +53,8 @@ export class World {
   readonly channel = `fuzz-${randomBytes(3).toString('hex')}`;
   /** Bookkeeping requests (fixtures, renewals, tickets): not part of the fuzz counts. */
   setupRequests = 0;
+  /** 5xx answers to bookkeeping requests: failures of the run like any other. */
+  readonly serverErrors: string[] = [];
 
   constructor(
     private readonly transport: Transport,
@@ -127,10 +129,19 @@ export class World {
     return { cookies: pairs.join('; '), csrfToken: csrf ? decodeURIComponent(csrf.slice('csrf_token='.length)) : '' };
   }
 
+  /**
+   * A bookkeeping request that must succeed. A 5xx is recorded (the run reports it like any
+   * other) and retried for a while, so that a stack that recovers does not end the run.
+   */
   private async expect<T>(status: number, method: string, path: string, options: Parameters<World['json']>[2] = {}): Promise<JsonAnswer<T>> {
-    const response = await this.json<T>(method, path, options);
-    if (response.status !== status) throw new Error(`fixture ${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
-    return response;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const response = await this.json<T>(method, path, options);
+      if (response.status === status) return response;
+      if (response.status < 500 || Date.now() > deadline) throw new Error(`fixture ${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+      this.serverErrors.push(`${method} ${path} answered ${response.status}: ${JSON.stringify(response.body).slice(0, 300)}`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
   }
 
   private async login(email: string, password: string): Promise<Account> {
