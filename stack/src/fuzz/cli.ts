@@ -17,7 +17,8 @@ not in the error shape, any forged credential that gets through, any database ro
 caller was not allowed to change, or a stack that is not healthy at the end.
   --seed       replay a run (the seed is printed at the start)
   --requests   at least this many requests in all, spread over the operations (default 1200)
-  --operation  only the operations whose "METHOD /path" contains this`;
+  --operation  only the operations whose "METHOD /path" contains this
+FUZZ_TRACE=1 in the environment prints every request and its status as it goes.`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
