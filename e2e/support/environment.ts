@@ -10,6 +10,8 @@ export interface E2eEnvironment {
   memberPasscode: string;
   /** Every service replica's own URL, by process name (`api-gateway`, `api-gateway-2`, ...). */
   serviceUrls: Record<string, string>;
+  /** The service databases of the namespace on the shared PostgreSQL server. */
+  databases: string[];
   /** Process ids by name, for tests that kill a replica. */
   pids: Record<string, number>;
   /** The setup's control endpoint: `POST <controlUrl>/restart/<name>` starts a killed replica again. */

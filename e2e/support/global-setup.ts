@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { freePortOffset } from '../../stack/src/ports';
-import { startStack, type RunningStack } from '../../stack/src/stack';
+import type { RunningStack } from '../../stack/src/stack';
+import { startTestStack } from '../../stack/src/test-stack';
 import { saveEnvironment } from './environment';
 
 declare global {
@@ -10,37 +9,13 @@ declare global {
   var e2eControl: http.Server | undefined;
 }
 
-/** As the production stack runs them: every journey crosses replicas as it would there. */
-export const E2E_SCALE = { 'api-gateway': 2, 'realtime-service': 2 };
-
 /**
- * Starts the whole stack once for every end-to-end test file: built services as Node processes
- * (two gateways and two realtime instances) plus nginx, on a free port range and in a namespace
- * of its own (databases, Redis keys, exchange and queues), with an admin account and a known
- * membership passcode.
+ * Starts the whole stack once for every end-to-end test file (stack/src/test-stack.ts: every
+ * service, two gateways and two realtime instances, nginx, a namespace of its own, an admin and a
+ * known membership passcode).
  */
 export default async function globalSetup(): Promise<void> {
-  const namespace = `e2e_${randomBytes(4).toString('hex')}`;
-  const admin = { email: `admin-${namespace}@example.com`, password: 'admin-password-e2e' };
-  const memberPasscode = 'e2e-member-passcode';
-  const stack = await startStack({
-    namespace,
-    // Every port of the stack, the replicas' 3010 and 3014 included.
-    portOffset: await freePortOffset([3000, 3001, 3002, 3003, 3004, 3010, 3014, 8080, 8081, 8443], 20_000, 360),
-    scale: E2E_SCALE,
-    overrides: {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'info',
-      ADMIN_EMAIL: admin.email,
-      ADMIN_PASSWORD: admin.password,
-      MEMBER_PASSCODE: memberPasscode,
-      BCRYPT_COST: '12',
-      // One test client makes every request from one address: lift the per-IP budgets (the
-      // per-account limit stays at its default, and a test checks it).
-      RATE_LIMIT_MAX: '1000000',
-      AUTH_RATE_LIMIT_MAX: '1000000',
-    },
-  });
+  const { stack, namespace, admin, memberPasscode } = await startTestStack('e2e');
   globalThis.e2eStack = stack;
   const control = await startControl(stack);
   globalThis.e2eControl = control.server;
@@ -54,6 +29,7 @@ export default async function globalSetup(): Promise<void> {
     memberPasscode,
     runDir: stack.runDir,
     edgeStatusUrl: `http://127.0.0.1:${stack.plan.edge.statusPort}/stub_status`,
+    databases: stack.plan.databases,
     serviceUrls: Object.fromEntries(stack.plan.services.map((service) => [service.name, stack.serviceUrl(service.name)])),
   });
 }

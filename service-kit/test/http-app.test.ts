@@ -53,6 +53,24 @@ describe('createHttpApp', () => {
     expectErrorResponse(res, 400, 'MALFORMED_JSON');
   });
 
+  it.each([
+    ['a value', '{"name": "a\\ud83db", "count": 1}', 'name'],
+    ['a nested value', '{"name": "pen", "count": 1, "tags": [{"label": "\\udfff"}]}', 'tags.0.label'],
+    ['a key', '{"name": "pen", "count": 1, "\\ud800": true}', '\ud800'],
+  ])('refuses a lone surrogate in %s with 400 VALIDATION_FAILED, before any route runs', async (_label, json, field) => {
+    const { app } = buildApp();
+    const res = await request(app).post('/api/things').set('Content-Type', 'application/json').send(json);
+    expectErrorResponse(res, 400, 'VALIDATION_FAILED');
+    expect(res.body.error.details).toEqual([expect.objectContaining({ field, location: 'body' })]);
+  });
+
+  it('accepts astral characters written as surrogate pairs', async () => {
+    const { app } = buildApp();
+    const res = await request(app).post('/api/things').set('Content-Type', 'application/json').send('{"name": "\\ud83d\\ude00", "count": 1}');
+    expect(res.status).toBe(201);
+    expect(res.body.name).toBe('😀');
+  });
+
   it('answers an oversized body with 413', async () => {
     const { app } = buildApp();
     const res = await request(app).post('/api/things').send({ name: 'x'.repeat(2_000), count: 1 });

@@ -3,7 +3,7 @@ import express, { type Express, type Request, type RequestHandler, type Router }
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { runInContext } from '../runtime/context';
-import { AppError, errorHandler, notFoundHandler } from './errors';
+import { AppError, errorHandler, notFoundHandler, validationFailed } from './errors';
 import { healthRouter, type ReadinessChecks } from './health';
 import { metricsEndpoint, requestMetrics, type ServiceMetrics } from '../runtime/metrics';
 
@@ -76,6 +76,31 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** A UTF-16 surrogate without its other half: JSON can spell one (`"\\ud800"`), UTF-8 cannot. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** The first place in a parsed JSON value where a string (a key or a value) holds a lone surrogate. */
+function loneSurrogateAt(value: unknown, at: string, depth = 0): string | undefined {
+  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? at : undefined;
+  if (typeof value !== 'object' || value === null || depth > 64) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const path = at ? `${at}.${key}` : key;
+    if (LONE_SURROGATE.test(key)) return path;
+    const found = loneSurrogateAt(item, path, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * Strings with a lone surrogate are refused as bad input: stored as text they would silently
+ * become U+FFFD, and PostgreSQL's jsonb (the outbox) rejects them outright, which was a 500.
+ */
+export const refuseLoneSurrogates: RequestHandler = (req, _res, next) => {
+  const field = loneSurrogateAt(req.body, '');
+  next(field === undefined ? undefined : validationFailed([{ field: field || '(body)', location: 'body', message: 'must be valid Unicode (no lone surrogate)' }]));
+};
+
 export interface HttpAppOptions {
   logger: Logger;
   metrics: ServiceMetrics;
@@ -110,6 +135,7 @@ export function createHttpApp(options: HttpAppOptions): Express {
   if (options.parseBodies !== false) {
     app.use(requireJsonBody);
     app.use(express.json({ limit: options.jsonLimit ?? '64kb', type: 'application/json' }));
+    app.use(refuseLoneSurrogates);
   }
   app.use(options.routes);
   app.use(notFoundHandler);

@@ -1,4 +1,6 @@
-import http, { type RequestListener, type Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import http, { STATUS_CODES, type RequestListener, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 
 type Stopper = { name: string; stop: () => Promise<void> };
@@ -73,12 +75,35 @@ function withTimeout(work: Promise<void>, ms: number, name: string): Promise<voi
 export function listen(app: RequestListener, port: number, host?: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = http.createServer(app);
+    server.on('clientError', answerClientError);
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve(server);
     });
   });
+}
+
+const PARSER_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'REQUEST_HEADER_TOO_LARGE', 'The request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'REQUEST_TIMEOUT', 'The request took too long to arrive'],
+};
+
+/**
+ * What Node's HTTP parser refuses before any route runs (bytes outside ASCII in the request
+ * target, malformed headers) gets the error shape like every other 4xx, not Node's bare 400
+ * without a body. No request was parsed, so the request id is a new one.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] = PARSER_ERRORS[error.code ?? ''] ?? [400, 'BAD_REQUEST', 'The request is not valid HTTP'];
+  const body = JSON.stringify({ error: { code, message, requestId: randomUUID() } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
