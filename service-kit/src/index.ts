@@ -37,7 +37,7 @@ export {
 export { runService, type RunServiceOptions } from './runtime/main';
 
 // http: the app every service shares, its errors, health, validation and paging
-export { createHttpApp, requestContext, requestLogger, type HttpAppBasics, type HttpAppOptions } from './http/app';
+export { createHttpApp, rawBody, requestContext, requestLogger, type HttpAppBasics, type HttpAppOptions, type RawBodyRoute } from './http/app';
 export {
   AppError,
   badRequest,
@@ -65,7 +65,7 @@ export { createPool, postgresClientConfig, withTransaction, type DatabaseSetting
 export { migrate, migrateAndExit, openDatabase, type MigrationSettings } from './postgres/migrations';
 export { Database, Transaction } from './postgres/database';
 
-// redis: clients, revocations, failure limits
+// redis: clients, revocations, failure limits, activity marks
 export { Redis, closeRedis, createRedis, openRedis, redisReady, type OpenRedisOptions } from './redis/client';
 export {
   RevocationList,
@@ -78,6 +78,7 @@ export {
   type TokenStanding,
 } from './redis/revocations';
 export { FailureLimit, type FailureLimitOptions } from './redis/failure-limit';
+export { ActivityMarks, type ActivityMark } from './redis/activity';
 
 // events: the broker connection, topology, outbox relay, publisher and consumer
 export { createEvent } from './events/envelope';

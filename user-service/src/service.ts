@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  ActivityMarks,
   Counter,
   FailureLimit,
   RevocationList,
@@ -16,6 +17,7 @@ import {
 } from '@board/service-kit';
 import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
+import { ActivityRecorder } from './domain/activity';
 import { Directory } from './domain/directory';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
 
@@ -29,6 +31,8 @@ export interface RunningService extends StartedService {
   db: Database;
   redis: Redis;
   amqp: AmqpConnection;
+  /** Runs the activity write now (the schedule does it every ACTIVITY_FLUSH_INTERVAL_MS). */
+  activity: ActivityRecorder;
 }
 
 /** Wires user-service to its real dependencies and starts serving. */
@@ -60,6 +64,25 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       }),
       logger,
     });
+    const activity = new ActivityRecorder({
+      marks: new ActivityMarks(redis, config.REDIS_KEY_PREFIX),
+      db: messaging.db,
+      batchSize: config.ACTIVITY_BATCH_SIZE,
+      writes: new Counter({
+        name: 'users_activity_writes_total',
+        help: 'Profiles whose lastActiveAt was written from the activity marks (at most one per user a minute)',
+        registers: [metrics.registry],
+      }),
+      logger,
+    });
+    const activityTimer = setInterval(() => {
+      activity.flush().catch((error: unknown) => logger.warn({ err: error }, 'could not write activity marks; trying again at the next run'));
+    }, config.ACTIVITY_FLUSH_INTERVAL_MS).unref();
+    lifecycle.onStop('activity', async () => {
+      clearInterval(activityTimer);
+      await activity.flush().catch(() => undefined);
+    });
+
     const app = createApp({
       logger,
       metrics,
@@ -68,6 +91,6 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       trustProxyHops: config.TRUST_PROXY_HOPS,
       readiness: { postgres: checks.postgres(pool), redis: checks.redis(redis), rabbitmq: checks.rabbitmq(messaging.connection, messaging) },
     });
-    return { app, exposed: { db: messaging.db, redis, amqp: messaging.connection } };
+    return { app, exposed: { db: messaging.db, redis, amqp: messaging.connection, activity } };
   });
 }
