@@ -1,4 +1,5 @@
 import {
+  ActivityMarks,
   RevocationList,
   RevocationMirror,
   checks,
@@ -8,6 +9,7 @@ import {
   type Redis,
   type StartedService,
 } from '@board/service-kit';
+import { ActivityMarker } from './activity';
 import { createApp } from './app';
 import { FailOpenRevocationCheck } from './auth/revocations';
 import { TokenVerifier } from './auth/token-verifier';
@@ -17,7 +19,6 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { OutageReporter } from './outage';
 import { Upstream } from './proxy/upstream';
 import type { UpstreamName } from './routes';
-
 
 const JWKS_FETCH_TIMEOUT_MS = 3_000;
 
@@ -85,6 +86,19 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
     }, config.JWKS_REFRESH_INTERVAL_MS).unref();
     lifecycle.onStop('jwks-refresh', () => clearInterval(keyRefresh));
 
+    let activity: ActivityMarker | undefined;
+    if (config.ACTIVITY_MARKING) {
+      const marker = new ActivityMarker(
+        new ActivityMarks(redis, config.REDIS_KEY_PREFIX),
+        new OutageReporter(logger, gatewayMetrics.redisFailures.labels('activity'), {
+          what: 'activity marking',
+          meanwhile: 'requests are served and lastActiveAt is not updated',
+        }),
+      );
+      lifecycle.onStop('activity-marker', () => marker.stop());
+      activity = marker;
+    }
+
     const app = createApp({
       logger,
       metrics,
@@ -101,6 +115,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
         revocations,
         rejections: gatewayMetrics.authRejections,
       },
+      activity,
     });
     return { app, exposed: { redis, upstreams } };
   });

@@ -12,6 +12,7 @@ interface MessageRow {
   sort_time: string;
   username: string | null;
   display_name: string | null;
+  avatar_url: string | null;
 }
 
 /** A message plus its sort time as PostgreSQL wrote it (microseconds, UTC), for cursors. */
@@ -23,7 +24,7 @@ export interface PagedMessage extends StoredMessage {
 const selectFrom = (source: string) => `
   SELECT m.id, m.channel, m.author_id, m.body, m.created_at, m.edited_at, m.version,
          ${sortTimeSql('m.created_at')} AS sort_time,
-         a.username, a.display_name
+         a.username, a.display_name, a.avatar_url
   FROM ${source} m LEFT JOIN authors a ON a.id = m.author_id`;
 
 const toMessage = (row: MessageRow): PagedMessage => ({
@@ -33,7 +34,10 @@ const toMessage = (row: MessageRow): PagedMessage => ({
   body: row.body,
   createdAt: row.created_at,
   editedAt: row.edited_at,
-  authorName: row.username !== null && row.display_name !== null ? { username: row.username, displayName: row.display_name } : null,
+  authorName:
+    row.username !== null && row.display_name !== null
+      ? { username: row.username, displayName: row.display_name, avatarUrl: row.avatar_url }
+      : null,
   version: Number(row.version),
   sortTime: row.sort_time,
 });
