@@ -30,7 +30,8 @@ export async function normalizeAvatar(upload: Buffer, declaredType: string): Pro
   const options = { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', pages: 1 } as const;
   let metadata: sharp.Metadata;
   try {
-    metadata = await sharp(upload, options).metadata();
+    // The header only (no pixel is decoded), without the pixel limit, so that a bomb is told apart.
+    metadata = await sharp(upload, { ...options, limitInputPixels: false }).metadata();
   } catch {
     throw notThatImage(declaredType);
   }
@@ -40,6 +41,7 @@ export async function normalizeAvatar(upload: Buffer, declaredType: string): Pro
     throw new AppError(400, 'IMAGE_TOO_LARGE', `The image is ${width}x${height}; it may have at most ${MAX_INPUT_PIXELS} pixels`);
   }
   try {
+    // The limit again, as libvips' own guard on what it decodes.
     return await sharp(upload, { ...options, autoOrient: true })
       .resize(AVATAR_SIZE, AVATAR_SIZE, { fit: 'cover' })
       .webp({ quality: 80 })
