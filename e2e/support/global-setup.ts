@@ -39,6 +39,8 @@ export default async function globalSetup(): Promise<void> {
       // per-account limit stays at its default, and a test checks it).
       RATE_LIMIT_MAX: '1000000',
       AUTH_RATE_LIMIT_MAX: '1000000',
+      // lastActiveAt within a test's patience rather than the default 15 s.
+      ACTIVITY_FLUSH_INTERVAL_MS: '1000',
     },
   });
   globalThis.e2eStack = stack;
