@@ -23,8 +23,9 @@ const lastActiveAt = async (id: string) =>
 /** users_activity_writes_total as the service exports it. */
 async function writesCounted(): Promise<number> {
   const text = (await request(ctx.service.url).get('/metrics')).text;
-  const line = text.split('\n').find((candidate) => candidate.startsWith('users_activity_writes_total '));
-  return Number(line?.split(' ')[1] ?? Number.NaN);
+  const line = text.split('\n').find((candidate) => /^users_activity_writes_total[{ ]/.test(candidate));
+  if (line === undefined) throw new Error('users_activity_writes_total is not exported');
+  return Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 /** Row updates PostgreSQL itself counted on profiles. */
