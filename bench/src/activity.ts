@@ -16,6 +16,7 @@ import { ActivityMarks, createLogger, type Redis } from '@board/service-kit';
 import { ActivityMarker } from '../../api-gateway/dist/activity';
 import { OutageReporter } from '../../api-gateway/dist/outage';
 import { removeNamespace } from '../../stack/dist/cleanup';
+import { freePortOffset } from '../../stack/dist/ports';
 import { startStack } from '../../stack/dist/stack';
 import { localServers, type CpuGroups } from './cpu';
 import { json, load, measured, median, type Callers, type LoadResult } from './gateway';
@@ -121,7 +122,8 @@ export async function runActivity({ users = 20, connections = 10, seconds = 5, r
   const namespace = `bench_${randomUUID().slice(0, 8)}`;
   const stack = await startStack({
     namespace,
-    portOffset: 30_000,
+    // Not the gateway benchmark's fixed offset: another benchmark may be running on this machine.
+    portOffset: await freePortOffset([3000, 3001, 3002, 3003, 3004, 8080, 8443], 31_000, 200),
     overrides: { LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000', AUTH_RATE_LIMIT_MAX: '1000', ACTIVITY_MARKING: 'true', ACTIVITY_FLUSH_INTERVAL_MS: String(FLUSH_INTERVAL_MS) },
   });
   const gatewayPlan = stack.plan.services.find((service) => service.name === 'api-gateway')!;
