@@ -14,6 +14,8 @@ export interface E2eEnvironment {
   pids: Record<string, number>;
   /** The setup's control endpoint: `POST <controlUrl>/restart/<name>` starts a killed replica again. */
   controlUrl: string;
+  /** nginx's stub_status, on the edge's internal status port. */
+  edgeStatusUrl: string;
   runDir: string;
 }
 

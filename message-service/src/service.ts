@@ -1,10 +1,10 @@
 import path from 'node:path';
 import {
-  Counter,
   checks,
   openDatabase,
   startMessaging,
   startService,
+  startUpkeep,
   type AmqpConnection,
   type Database,
   type EventServiceStartOptions,
@@ -14,6 +14,7 @@ import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
 import { MessageBoard } from './domain/board';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
+import { createMessageMetrics } from './metrics';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 
@@ -29,6 +30,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
   return startService({ name: SERVICE_NAME, config, logger: options.logger }, async (parts) => {
     const { logger, metrics, lifecycle } = parts;
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
+    startUpkeep(parts, { service: SERVICE_NAME, pool, config });
 
     const messaging = await startMessaging(parts, {
       service: SERVICE_NAME,
@@ -38,14 +40,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       consume: { consumer: CONSUMER, routingKeys: CONSUMED_EVENTS, handle: eventHandler, retryDelaysMs: options.retryDelaysMs },
     });
 
-    const board = new MessageBoard({
-      db: messaging.db,
-      messagesPosted: new Counter({
-        name: 'messages_posted_total',
-        help: 'Messages posted (POST /api/messages that committed)',
-        registers: [metrics.registry],
-      }),
-    });
+    const board = new MessageBoard({ db: messaging.db, messagesPosted: createMessageMetrics(metrics.registry).messagesPosted });
     const app = createApp({
       logger,
       metrics,

@@ -26,6 +26,7 @@ export { currentContext, runInContext, type WorkContext } from './runtime/contex
 export { createLogger, type Logger, type LoggerOptions } from './runtime/logger';
 export { Counter, Gauge, Histogram, Registry, createMetrics, sharedMetric, type ServiceMetrics } from './runtime/metrics';
 export { Lifecycle } from './runtime/lifecycle';
+export { runEvery, type PeriodicTaskOptions } from './runtime/periodic';
 export {
   startService,
   type EventServiceStartOptions,
@@ -64,6 +65,16 @@ export { callerOf, requireIdentity, requireRole } from './http/identity';
 export { createPool, postgresClientConfig, withTransaction, type DatabaseSettings, type PoolClient, type Queryable } from './postgres/pool';
 export { migrate, migrateAndExit, openDatabase, type MigrationSettings } from './postgres/migrations';
 export { Database, Transaction } from './postgres/database';
+export {
+  Upkeep,
+  handledEventPruning,
+  outboxPruning,
+  startUpkeep,
+  upkeepSettings,
+  type UpkeepConfig,
+  type UpkeepJob,
+  type UpkeepOptions,
+} from './postgres/upkeep';
 
 // redis: clients, revocations, failure limits, activity marks
 export { Redis, closeRedis, createRedis, openRedis, redisReady, type OpenRedisOptions } from './redis/client';

@@ -1,14 +1,15 @@
 import path from 'node:path';
 import {
   ActivityMarks,
-  Counter,
   FailureLimit,
   RevocationList,
   checks,
   openRedis,
   openDatabase,
+  runEvery,
   startMessaging,
   startService,
+  startUpkeep,
   type AmqpConnection,
   type Database,
   type EventServiceStartOptions,
@@ -20,6 +21,7 @@ import { SERVICE_NAME, type Config } from './config';
 import { ActivityRecorder } from './domain/activity';
 import { Directory } from './domain/directory';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
+import { createUserMetrics } from './metrics';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 /** Wrong membership passcodes per user: 5 in 15 minutes. */
@@ -40,6 +42,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
   return startService({ name: SERVICE_NAME, config, logger: options.logger }, async (parts) => {
     const { logger, metrics, lifecycle } = parts;
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
+    startUpkeep(parts, { service: SERVICE_NAME, pool, config });
 
     const redis = await openRedis({ url: config.REDIS_URL, logger, lifecycle, name: SERVICE_NAME });
 
@@ -51,37 +54,24 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       consume: { consumer: CONSUMER, routingKeys: CONSUMED_EVENTS, handle: eventHandler, retryDelaysMs: options.retryDelaysMs },
     });
 
+    const userMetrics = createUserMetrics(metrics.registry);
     const directory = new Directory({
       db: messaging.db,
       revocations: new RevocationList(redis, config.REDIS_KEY_PREFIX),
       memberPasscode: config.MEMBER_PASSCODE,
       passcodeFailures: new FailureLimit(redis, `${config.REDIS_KEY_PREFIX}fail:passcode:`, PASSCODE_FAILURES, logger),
-      membershipRequests: new Counter({
-        name: 'membership_requests_total',
-        help: 'POST /api/users/me/membership by outcome (granted, unchanged, wrong_passcode)',
-        labelNames: ['outcome'] as const,
-        registers: [metrics.registry],
-      }),
+      membershipRequests: userMetrics.membershipRequests,
       logger,
     });
     const activity = new ActivityRecorder({
       marks: new ActivityMarks(redis, config.REDIS_KEY_PREFIX),
       db: messaging.db,
       batchSize: config.ACTIVITY_BATCH_SIZE,
-      writes: new Counter({
-        name: 'users_activity_writes_total',
-        help: 'Profiles whose lastActiveAt was written from the activity marks (at most one per user a minute)',
-        registers: [metrics.registry],
-      }),
+      writes: userMetrics.activityWrites,
       logger,
     });
-    const activityTimer = setInterval(() => {
-      activity.flush().catch((error: unknown) => logger.warn({ err: error }, 'could not write activity marks; trying again at the next run'));
-    }, config.ACTIVITY_FLUSH_INTERVAL_MS).unref();
-    lifecycle.onStop('activity', async () => {
-      clearInterval(activityTimer);
-      await activity.flush().catch(() => undefined);
-    });
+    // Marks left at a stop stay in Redis for the next run of any replica.
+    runEvery({ name: 'activity-writes', everyMs: config.ACTIVITY_FLUSH_INTERVAL_MS, task: async () => void (await activity.flush()), logger, lifecycle });
 
     const app = createApp({
       logger,

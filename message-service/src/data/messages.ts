@@ -98,7 +98,7 @@ export async function deleteMessagesBy(db: Queryable, authorId: string): Promise
 const NEWEST_FIRST = 'ORDER BY m.created_at DESC, m.id DESC';
 /*
  * Reading a page is the board's most frequent query. As named (prepared) statements, each
- * connection parses and plans them once: that halved PostgreSQL's CPU per page read. The first
+ * connection parses and plans them once instead of on every read. The first
  * page and the pages after a cursor are two statements, so that neither plan has to cover both.
  */
 const LATEST_PAGE = `${selectFrom('messages')} WHERE m.channel = $1 ${NEWEST_FIRST} LIMIT $2`;

@@ -126,6 +126,10 @@ export class ClientHub implements ClientOwner {
     this.options.metrics.resyncs.inc({ reason });
   }
 
+  countReplay(): void {
+    this.options.metrics.replays.inc();
+  }
+
   private candidatesFor(event: AnyEvent): Iterable<SseClient> {
     switch (event.type) {
       case 'message.created':
