@@ -1,13 +1,12 @@
 /**
- * What "last active" costs. One stack, two gateways side by side: the stack's own, which marks
- * activity (as in production), and a second one started from the same settings with
- * ACTIVITY_MARKING=false. Round after round, the same authenticated GET /api/messages from 20
+ * What "last active" costs. One stack, and beside it two gateways started alike from its
+ * gateway's settings, one marking activity (as in production), one with ACTIVITY_MARKING=false. Round after round, the same authenticated GET /api/messages from 20
  * users goes straight to message-service, through the marking gateway and through the quiet one,
  * so the comparison is paired (a shared 2-core machine drifts too much for two separate runs).
  * Then the PostgreSQL writes the marks caused are counted: user-service's counter and
  * PostgreSQL's own row-update count on profiles.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -126,23 +125,33 @@ export async function runActivity({ users = 20, connections = 10, seconds = 5, r
     portOffset: await freePortOffset([3000, 3001, 3002, 3003, 3004, 8080, 8443], 31_000, 200),
     overrides: { LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000', AUTH_RATE_LIMIT_MAX: '1000', ACTIVITY_MARKING: 'true', ACTIVITY_FLUSH_INTERVAL_MS: String(FLUSH_INTERVAL_MS) },
   });
+  // Both measured gateways are started here, from the stack gateway's settings, so they differ in
+  // ACTIVITY_MARKING only (the stack's own gateway serves the sign-ins and the posts).
   const gatewayPlan = stack.plan.services.find((service) => service.name === 'api-gateway')!;
-  const quietPort = await freePort();
-  const quietProcess = spawn(process.execPath, [path.join(ROOT, 'api-gateway', 'dist', 'main.js')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, ...gatewayPlan.env, PORT: String(quietPort), ACTIVITY_MARKING: 'false' },
-    stdio: 'ignore',
-  });
+  const children: ChildProcess[] = [];
+  const startGateway = async (marking: boolean) => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [path.join(ROOT, 'api-gateway', 'dist', 'main.js')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...gatewayPlan.env, PORT: String(port), ACTIVITY_MARKING: String(marking) },
+      stdio: 'ignore',
+    });
+    children.push(child);
+    return { child, url: `http://127.0.0.1:${port}` };
+  };
   try {
-    const marking = stack.serviceUrl('api-gateway');
-    const quiet = `http://127.0.0.1:${quietPort}`;
-    await waitReady(quiet);
+    const markingGateway = await startGateway(true);
+    const quietGateway = await startGateway(false);
+    const marking = markingGateway.url;
+    const quiet = quietGateway.url;
+    await Promise.all([waitReady(marking), waitReady(quiet)]);
+    const front = stack.serviceUrl('api-gateway');
     const tokens: string[] = [];
-    for (let index = 0; index < users; index += 1) tokens.push(await signIn(marking, `${namespace}_${index}`));
+    for (let index = 0; index < users; index += 1) tokens.push(await signIn(front, `${namespace}_${index}`));
     const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { sub: string; role: string; sid: string };
     const callers: Callers = tokens.map((token) => ({ authorization: `Bearer ${token}` }));
     for (let index = 0; index < 50; index += 1) {
-      await json(`${marking}/api/messages`, {
+      await json(`${front}/api/messages`, {
         method: 'POST',
         headers: { ...callers[0]!, 'content-type': 'application/json' },
         body: JSON.stringify({ channel: 'general', body: `benchmark message ${index}` }),
@@ -159,8 +168,8 @@ export async function runActivity({ users = 20, connections = 10, seconds = 5, r
     const groups: CpuGroups = {
       ...localServers,
       'message-service': () => [stack.pids['message-service']!],
-      'gateway (marking)': () => [stack.pids['api-gateway']!],
-      'gateway (quiet)': () => [quietProcess.pid!],
+      'gateway (marking)': () => [markingGateway.child.pid!],
+      'gateway (quiet)': () => [quietGateway.child.pid!],
     };
     const results: ActivityRound[] = [];
     for (let index = 0; index < rounds; index += 1) {
@@ -216,7 +225,7 @@ export async function runActivity({ users = 20, connections = 10, seconds = 5, r
       writes,
     };
   } finally {
-    quietProcess.kill('SIGTERM');
+    for (const child of children) child.kill('SIGTERM');
     await stack.stop();
     await removeNamespace(stack.plan, namespace);
   }
