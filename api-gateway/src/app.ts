@@ -1,13 +1,14 @@
 import cors from 'cors';
 import { Router, type Express, type Request, type RequestHandler } from 'express';
 import { createHttpApp, type HttpAppBasics } from '@board/service-kit';
+import { markActivity, type ActivityMarker } from './activity';
 import { authenticate, type AuthenticateDeps } from './auth/authenticate';
 import { bufferRequestBody, hasChunkedBody, rejectOversizedBody } from './body';
 import type { RateLimits } from './limits/rate-limits';
 import { setForwardedHeaders, stripClientIdentity } from './proxy/forwarding';
 import type { Upstream } from './proxy/upstream';
 import { upstreamHealth } from './proxy/upstream-health';
-import { isCredentialAttempt, isEventStream, routeFamilyOf, routingPath, type UpstreamName } from './routes';
+import { bodyLimitOf, isCredentialAttempt, isEventStream, routeFamilyOf, routingPath, type UpstreamName } from './routes';
 
 export interface AppDeps extends HttpAppBasics {
   corsOrigins: readonly string[];
@@ -16,6 +17,8 @@ export interface AppDeps extends HttpAppBasics {
   upstreams: Readonly<Record<UpstreamName, Upstream>>;
   rateLimits: RateLimits;
   authentication: AuthenticateDeps;
+  /** Marks signed-in callers active; absent when ACTIVITY_MARKING is off. */
+  activity?: ActivityMarker;
 }
 
 const HEALTH_PATH = '/api/health';
@@ -31,6 +34,7 @@ export function createApp(deps: AppDeps): Express {
 /** Every step a request to /api takes, cheapest refusals first; the proxy last. */
 function apiPipeline(deps: AppDeps): Router {
   const { bodyLimitBytes, rateLimits } = deps;
+  const limitFor = (req: Request) => bodyLimitOf(req, bodyLimitBytes);
   const router = Router();
   router.use(classifyRoute);
   router.use(stripClientIdentity);
@@ -43,11 +47,12 @@ function apiPipeline(deps: AppDeps): Router {
     }),
   );
   router.use(rateLimits.perClient);
-  router.use(rejectOversizedBody(bodyLimitBytes));
+  router.use(rejectOversizedBody(limitFor));
   router.use(onlyFor(isCredentialRequest, credentialChecks(deps)));
   router.use(authenticate(deps.authentication));
+  if (deps.activity) router.use(markActivity(deps.activity));
   // After authentication, so that only callers with a token can make the gateway hold a body.
-  router.use(bufferRequestBody(bodyLimitBytes, hasChunkedBody));
+  router.use(bufferRequestBody(limitFor, hasChunkedBody));
   router.use(setForwardedHeaders);
   router.get(HEALTH_PATH, upstreamHealth(Object.values(deps.upstreams), deps.healthCheckTimeoutMs));
   router.use(forwardToUpstream(deps.upstreams));

@@ -17,10 +17,14 @@ const payloadTooLarge = (limit: number) =>
   // Closing the connection stops the client from sending the rest of a body nobody will read.
   new AppError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes`, undefined, { Connection: 'close' });
 
+/** The largest body a request may carry: most routes share one limit, a few (an image upload) have their own. */
+export type BodyLimit = (req: Request) => number;
+
 /** 413 before anything is forwarded when the declared Content-Length is over the limit. */
-export function rejectOversizedBody(limit: number): RequestHandler {
+export function rejectOversizedBody(limitFor: BodyLimit): RequestHandler {
   return (req, _res, next) => {
     const declared = req.headers['content-length'];
+    const limit = limitFor(req);
     next(declared !== undefined && Number(declared) > limit ? payloadTooLarge(limit) : undefined);
   };
 }
@@ -28,13 +32,13 @@ export function rejectOversizedBody(limit: number): RequestHandler {
 export const hasChunkedBody = (req: Request): boolean => req.headers['transfer-encoding'] !== undefined;
 
 /** Reads the whole body of the requests `applies` picks, counting bytes as they come. */
-export function bufferRequestBody(limit: number, applies: (req: Request) => boolean): RequestHandler {
+export function bufferRequestBody(limitFor: BodyLimit, applies: (req: Request) => boolean): RequestHandler {
   return async (req, _res, next) => {
     if (!applies(req) || bufferedBodies.has(req)) {
       next();
       return;
     }
-    const body = await readBody(req, limit);
+    const body = await readBody(req, limitFor(req));
     bufferedBodies.set(req, body);
     req.headers['content-length'] = String(body.length);
     delete req.headers['transfer-encoding'];

@@ -87,7 +87,10 @@ export const configShape = () => ({
   PUBLIC_READ: z.stringbool().default(true),
 
   CORS_ORIGINS: originList,
+  /** Largest request body; PUT /api/users/me/avatar takes up to 2 MiB whatever this says. */
   BODY_LIMIT_BYTES: positiveInt(1_048_576),
+  /** Marks signed-in callers active in Redis for user-service's lastActiveAt (at most once a minute per user). */
+  ACTIVITY_MARKING: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
 
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   RATE_LIMIT_MAX: positiveInt(600),

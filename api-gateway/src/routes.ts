@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { AVATAR_MAX_BYTES, AVATAR_UPLOAD_ROUTE } from '@board/service-kit/contracts';
 
 export type UpstreamName = 'auth' | 'user' | 'message' | 'realtime';
 
@@ -64,3 +65,10 @@ export const isCredentialAttempt = (method: string, path: string): boolean =>
   method === 'POST' && (path === '/api/auth/login' || path === '/api/auth/register');
 
 export const isEventStream = (method: string, path: string): boolean => method === 'GET' && path === '/api/events';
+
+/** Routes whose bodies may be larger than BODY_LIMIT_BYTES: an avatar upload is an image of up to 2 MiB. */
+const LARGE_BODY_ROUTES = new Map<string, number>([[`${AVATAR_UPLOAD_ROUTE.method} ${AVATAR_UPLOAD_ROUTE.path}`, AVATAR_MAX_BYTES]]);
+
+/** The body limit of the request's route: its own when it has one larger than the general limit. */
+export const bodyLimitOf = (req: Pick<Request, 'method' | 'path'>, general: number): number =>
+  Math.max(general, LARGE_BODY_ROUTES.get(`${req.method} ${routingPath(req)}`) ?? 0);

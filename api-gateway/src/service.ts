@@ -1,4 +1,5 @@
 import {
+  ActivityMarks,
   RevocationList,
   RevocationMirror,
   checks,
@@ -9,6 +10,7 @@ import {
   type Redis,
   type StartedService,
 } from '@board/service-kit';
+import { ActivityMarker } from './activity';
 import { createApp } from './app';
 import { FailOpenRevocationCheck } from './auth/revocations';
 import { TokenVerifier } from './auth/token-verifier';
@@ -18,7 +20,6 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { OutageReporter } from './outage';
 import { Upstream } from './proxy/upstream';
 import type { UpstreamName } from './routes';
-
 
 const JWKS_FETCH_TIMEOUT_MS = 3_000;
 
@@ -84,6 +85,19 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
     // A failed read keeps the keys known so far.
     runEvery({ name: 'jwks-refresh', everyMs: config.JWKS_REFRESH_INTERVAL_MS, task: () => verifier.refreshKeys(), logger, lifecycle });
 
+    let activity: ActivityMarker | undefined;
+    if (config.ACTIVITY_MARKING) {
+      const marker = new ActivityMarker(
+        new ActivityMarks(redis, config.REDIS_KEY_PREFIX),
+        new OutageReporter(logger, gatewayMetrics.redisFailures.labels('activity'), {
+          what: 'activity marking',
+          meanwhile: 'requests are served and lastActiveAt is not updated',
+        }),
+      );
+      lifecycle.onStop('activity-marker', () => marker.stop());
+      activity = marker;
+    }
+
     const app = createApp({
       logger,
       metrics,
@@ -101,6 +115,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
         rejections: gatewayMetrics.authRejections,
         publicRead: config.PUBLIC_READ,
       },
+      activity,
     });
     return { app, exposed: { redis, upstreams } };
   });

@@ -40,15 +40,21 @@ export interface GatewayBenchmark {
   latency: { direct: LatencyResult; proxied: LatencyResult; addedP50Ms: number };
 }
 
-function load(url: string, headers: Record<string, string>, connections: number, seconds: number): Promise<autocannon.Result> {
+/** Who sends the load: one set of headers, or several that each connection takes in turn (several users). */
+export type Callers = Record<string, string> | Record<string, string>[];
+
+export function load(url: string, callers: Callers, connections: number, seconds: number): Promise<autocannon.Result> {
+  const options: autocannon.Options = Array.isArray(callers)
+    ? { url, connections, duration: seconds, requests: callers.map((headers) => ({ method: 'GET', headers })) }
+    : { url, headers: callers, connections, duration: seconds };
   return new Promise((resolve, reject) => {
-    autocannon({ url, headers, connections, duration: seconds }, (error, result) => (error ? reject(error) : resolve(result)));
+    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
   });
 }
 
 /** Throughput with where the CPU went: on 2 cores every process competes, so this explains the ratio. */
-async function measured(title: string, url: string, headers: Record<string, string>, connections: number, seconds: number, groups: CpuGroups): Promise<LoadResult> {
-  const { result, cpuSeconds } = await cpuDuring(groups, () => load(url, headers, connections, seconds));
+export async function measured(title: string, url: string, callers: Callers, connections: number, seconds: number, groups: CpuGroups): Promise<LoadResult> {
+  const { result, cpuSeconds } = await cpuDuring(groups, () => load(url, callers, connections, seconds));
   const requests = result.requests.total;
   return {
     path: title,
@@ -88,14 +94,14 @@ async function sequentialLatency(title: string, url: string, headers: Record<str
   return { path: title, p50Ms: round(percentile(samples, 50), 2), p99Ms: round(percentile(samples, 99), 2) };
 }
 
-async function json(url: string, init: RequestInit): Promise<Record<string, unknown>> {
+export async function json(url: string, init: RequestInit): Promise<Record<string, unknown>> {
   const response = await fetch(url, init);
   const body = (await response.json()) as Record<string, unknown>;
   if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} ${JSON.stringify(body)}`);
   return body;
 }
 
-const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+export const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
 
 /**
  * Direct and through-the-gateway runs alternate, round after round, and the ratio is taken per

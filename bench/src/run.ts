@@ -1,4 +1,5 @@
-/** `npm run bench [gateway|sse|sse-edge]`: the benchmarks, one after the other, with their targets. */
+/** `npm run bench [gateway|activity|sse|sse-edge]`: the benchmarks, one after the other, with their targets. */
+import { runActivity } from './activity';
 import { runGateway } from './gateway';
 import { runEdgeFanout } from './sse-edge';
 import { runFanout } from './sse-fanout';
@@ -18,6 +19,24 @@ async function main(): Promise<void> {
         `p50 +${latency.addedP50Ms} ms at 1 connection\n`,
     );
     process.stdout.write('target: at least 60% of direct throughput, under 2 ms added at p50\n');
+  }
+  if (!only || only === 'activity') {
+    process.stdout.write('\nActivity marking: GET /api/messages from 20 users, direct, through a marking gateway and through one with ACTIVITY_MARKING=false\n');
+    const { markNs, rounds, median, writes } = await runActivity();
+    const runs = rounds.flatMap(({ direct, marking, quiet }) => [direct, marking, quiet]);
+    process.stdout.write(`10 connections:\n${table(runs.map(({ cpuMsPerRequest: _cpu, ...row }) => row))}\n`);
+    process.stdout.write(`CPU ms per request:\n${table(runs.map((run) => ({ path: run.path, ...run.cpuMsPerRequest })))}\n`);
+    process.stdout.write(
+      `through/direct: marking ${median.markingRatio}%, quiet ${median.quietRatio}%; marking/quiet ${median.markingVsQuiet}% ` +
+        `(medians; per round ${rounds.map((item) => `${item.markingVsQuiet}%`).join(', ')})\n`,
+    );
+    process.stdout.write(`${table([{ ...writes }])}\n`);
+    process.stdout.write(
+      `~${writes.requests} requests from ${writes.users} users in ${writes.minutes} min -> ${writes.counted} activity writes ` +
+        `(${writes.rowUpdates} profile row updates in PostgreSQL); bound: ${writes.bound}, one per user per started minute\n`,
+    );
+    process.stdout.write(`marking on the request path, user already marked this minute: ${markNs} ns per request (in process)\n`);
+    process.stdout.write('target: writes <= bound; marking/quiet about 100% (no drop in the gateway ratio)\n');
   }
   if (!only || only === 'sse') {
     process.stdout.write('\nSSE fan-out: one realtime-service instance, one message.created event, N clients\n');

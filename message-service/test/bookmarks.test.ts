@@ -59,7 +59,7 @@ describe('who may bookmark', () => {
           body: 'worth keeping',
           createdAt: expect.any(String),
           editedAt: null,
-          author: { id: author.id, username: author.username, displayName: author.displayName },
+          author: { id: author.id, username: author.username, displayName: author.displayName, avatarUrl: null },
           likeCount: 0,
           likedByMe: false,
         },

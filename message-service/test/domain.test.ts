@@ -13,7 +13,7 @@ const message = (overrides: Partial<StoredMessage> = {}): StoredMessage => ({
   body: '<b>hi</b>',
   createdAt: new Date('2024-05-06T07:08:09.123Z'),
   editedAt: null,
-  authorName: { username: 'ada', displayName: 'Ada' },
+  authorName: { username: 'ada', displayName: 'Ada', avatarUrl: null },
   version: 1,
   likeCount: 0,
   likedByMe: false,
@@ -27,14 +27,14 @@ describe('presentMessage', () => {
 
   it('shows a user the author of their own message', () => {
     const mine = message();
-    expect(presentMessage(mine, caller('user', mine.authorId)).author).toEqual({ id: mine.authorId, username: 'ada', displayName: 'Ada' });
+    expect(presentMessage(mine, caller('user', mine.authorId)).author).toEqual({ id: mine.authorId, username: 'ada', displayName: 'Ada', avatarUrl: null });
   });
 
   it.each(['member', 'admin'] as const)('shows a %s every author, with null names while they are unknown', (role) => {
     const known = message();
     const unknown = message({ authorName: null });
-    expect(presentMessage(known, caller(role)).author).toEqual({ id: known.authorId, username: 'ada', displayName: 'Ada' });
-    expect(presentMessage(unknown, caller(role)).author).toEqual({ id: unknown.authorId, username: null, displayName: null });
+    expect(presentMessage(known, caller(role)).author).toEqual({ id: known.authorId, username: 'ada', displayName: 'Ada', avatarUrl: null });
+    expect(presentMessage(unknown, caller(role)).author).toEqual({ id: unknown.authorId, username: null, displayName: null, avatarUrl: null });
   });
 
   it('returns the body untouched and times as ISO strings', () => {

@@ -55,7 +55,7 @@ describe('who may like', () => {
     const res = await like(message.id, liker).set('X-Request-Id', `like-${liker.id}`);
     expect(res.status).toBe(200);
     expect(res.body.message).toMatchObject({ id: message.id, likeCount: 1, likedByMe: true });
-    expect(res.body.message.author).toEqual({ id: author.id, username: author.username, displayName: author.displayName });
+    expect(res.body.message.author).toEqual({ id: author.id, username: author.username, displayName: author.displayName, avatarUrl: null });
     expect(await storedCount(message.id)).toEqual({ like_count: 1, rows: 1 });
     const [event] = await waitFor(() => (likeEvents(message.id).length === 1 ? likeEvents(message.id) : undefined), { what: 'message.likes_changed' });
     expect(event).toMatchObject({

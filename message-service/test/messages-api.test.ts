@@ -93,7 +93,7 @@ describe('who sees authors', () => {
 
   it('shows a user the author of their own messages', async () => {
     const authors = await pageAs(writerUser);
-    expect(authors.get('by a user')).toEqual({ id: writerUser.id, username: writerUser.username, displayName: writerUser.displayName });
+    expect(authors.get('by a user')).toEqual({ id: writerUser.id, username: writerUser.username, displayName: writerUser.displayName, avatarUrl: null });
     expect(authors.get('by a member')).toBeNull();
     expect(authors.get('by someone new')).toBeNull();
   });
@@ -101,9 +101,9 @@ describe('who sees authors', () => {
   it.each(['member', 'admin'] as const)('shows a %s every author, with names where known', async (role) => {
     const viewer = await ctx.seedUser(role);
     const authors = await pageAs(viewer);
-    expect(authors.get('by a user')).toEqual({ id: writerUser.id, username: writerUser.username, displayName: writerUser.displayName });
-    expect(authors.get('by a member')).toEqual({ id: writerMember.id, username: writerMember.username, displayName: writerMember.displayName });
-    expect(authors.get('by someone new')).toEqual({ id: unknownAuthor.id, username: null, displayName: null });
+    expect(authors.get('by a user')).toEqual({ id: writerUser.id, username: writerUser.username, displayName: writerUser.displayName, avatarUrl: null });
+    expect(authors.get('by a member')).toEqual({ id: writerMember.id, username: writerMember.username, displayName: writerMember.displayName, avatarUrl: null });
+    expect(authors.get('by someone new')).toEqual({ id: unknownAuthor.id, username: null, displayName: null, avatarUrl: null });
   });
 
   it('applies the same rule to the message returned by POST and PATCH', async () => {
@@ -111,7 +111,7 @@ describe('who sees authors', () => {
     const created = await post(user, 'mine', channel);
     expect(created).toMatchObject({ author: { id: user.id, username: user.username } });
     const edited = await call('patch', `/api/messages/${created.id}`).set(ctx.as(user)).send({ body: 'still mine' });
-    expect(edited.body.message.author).toEqual({ id: user.id, username: user.username, displayName: user.displayName });
+    expect(edited.body.message.author).toEqual({ id: user.id, username: user.username, displayName: user.displayName, avatarUrl: null });
   });
 });
 
@@ -132,7 +132,7 @@ describe('GET /api/messages', () => {
       body: 'second in general',
       createdAt: second.createdAt,
       editedAt: null,
-      author: role === 'user' ? null : { id: writer.id, username: writer.username, displayName: writer.displayName },
+      author: role === 'user' ? null : { id: writer.id, username: writer.username, displayName: writer.displayName, avatarUrl: null },
       likeCount: 0,
       likedByMe: false,
     });
@@ -201,7 +201,7 @@ describe('POST /api/messages', () => {
       body,
       createdAt: expect.any(String),
       editedAt: null,
-      author: { id: author.id, username: author.username, displayName: author.displayName },
+      author: { id: author.id, username: author.username, displayName: author.displayName, avatarUrl: null },
       likeCount: 0,
       likedByMe: false,
       },

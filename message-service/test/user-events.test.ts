@@ -50,13 +50,13 @@ describe('authors from user.registered and user.updated', () => {
     const id = randomUUID();
     const channel = 'names';
     const messageId = await post({ id, role: 'user' }, channel, 'posted before my registration event arrived');
-    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: null, displayName: null });
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: null, displayName: null, avatarUrl: null });
 
     await deliver(createEvent('auth-service', 'user.registered', { id, email: 'a@example.com', username: 'ada', displayName: 'Ada', role: 'user' }));
-    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'ada', displayName: 'Ada' });
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'ada', displayName: 'Ada', avatarUrl: null });
 
     await deliver(createEvent('user-service', 'user.updated', { id, username: 'ada', displayName: 'Countess Ada' }));
-    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'ada', displayName: 'Countess Ada' });
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'ada', displayName: 'Countess Ada', avatarUrl: null });
   });
 
   it('keeps the newest name when events arrive out of order', async () => {
@@ -70,7 +70,7 @@ describe('authors from user.registered and user.updated', () => {
     await deliver(newer);
     await deliver(older);
     await deliver(registration);
-    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'bob', displayName: 'New Bob' });
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'bob', displayName: 'New Bob', avatarUrl: null });
   });
 });
 
@@ -86,10 +86,44 @@ describe('author versions, not producers\' clocks', () => {
     await deliver(registration);
     await deliver(second);
     await deliver(third);
-    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'cy', displayName: 'Cy the third' });
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'cy', displayName: 'Cy the third', avatarUrl: null });
     // And a late, lower version changes nothing, whatever its time.
     await deliver({ ...createEvent('user-service', 'user.updated', { id, username: 'cy', displayName: 'Cy the second, again' }, 2), occurredAt: at(60_000) });
-    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'cy', displayName: 'Cy the third' });
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'cy', displayName: 'Cy the third', avatarUrl: null });
+  });
+});
+
+describe('authors\' avatars from user.updated', () => {
+  /** The author of `messageId` as a `user` (not its author) sees it. */
+  async function authorSeenByUser(channel: string, messageId: string) {
+    const viewer = { id: randomUUID(), role: 'user' as const };
+    const res = await request(ctx.service.url).get('/api/messages').query({ channel }).set(ctx.as(viewer));
+    expect(res.status).toBe(200);
+    const message = res.body.messages.find((candidate: { id: string }) => candidate.id === messageId);
+    expect(message).toBeDefined();
+    return message.author;
+  }
+
+  it('shows members the avatar URL the latest update carries, keeps it when an older producer\'s update says nothing of it, and drops it on null; a user never sees it', async () => {
+    const id = randomUUID();
+    const channel = `avatars-${id.slice(0, 8)}`;
+    const messageId = await post({ id, role: 'member' }, channel, 'hello');
+    await deliver(createEvent('auth-service', 'user.registered', { id, email: 'e@example.com', username: 'eve', displayName: 'Eve', role: 'member' }, 1));
+    const url = `/api/users/${id}/avatar?v=2`;
+    await deliver(createEvent('user-service', 'user.updated', { id, username: 'eve', displayName: 'Eve', avatarUrl: url }, 2));
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'eve', displayName: 'Eve', avatarUrl: url });
+    expect(await authorSeenByUser(channel, messageId)).toBeNull();
+
+    // An update from a producer that predates avatars: the names change, the avatar stays.
+    await deliver(createEvent('user-service', 'user.updated', { id, username: 'eve', displayName: 'Eve Renamed' }, 3));
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'eve', displayName: 'Eve Renamed', avatarUrl: url });
+
+    // A late event of an earlier version does not bring an old avatar back.
+    await deliver(createEvent('user-service', 'user.updated', { id, username: 'eve', displayName: 'Eve', avatarUrl: `/api/users/${id}/avatar?v=1` }, 1));
+    expect((await authorSeenByMember(channel, messageId)).avatarUrl).toBe(url);
+
+    await deliver(createEvent('user-service', 'user.updated', { id, username: 'eve', displayName: 'Eve Renamed', avatarUrl: null }, 4));
+    expect(await authorSeenByMember(channel, messageId)).toEqual({ id, username: 'eve', displayName: 'Eve Renamed', avatarUrl: null });
   });
 });
 
@@ -187,7 +221,7 @@ describe('poison events', () => {
     expect(deadLetters.some((body) => body.includes(badData.id))).toBe(true);
     expect(deadLetters.some((body) => body.includes(noTime.id))).toBe(true);
     expect(await messagesBy(author.id)).toEqual([messageId]);
-    expect(await authorSeenByMember('general', messageId)).toEqual({ id: author.id, username: author.username, displayName: 'Healthy' });
+    expect(await authorSeenByMember('general', messageId)).toEqual({ id: author.id, username: author.username, displayName: 'Healthy', avatarUrl: null });
     expect(await handled(noTime.id)).toBe(false);
   });
 });

@@ -38,7 +38,7 @@ export {
 export { runService, type RunServiceOptions } from './runtime/main';
 
 // http: the app every service shares, its errors, health, validation and paging
-export { createHttpApp, requestContext, requestLogger, type HttpAppBasics, type HttpAppOptions } from './http/app';
+export { createHttpApp, rawBody, requestContext, requestLogger, type HttpAppBasics, type HttpAppOptions, type RawBodyRoute } from './http/app';
 export {
   AppError,
   badRequest,
@@ -76,7 +76,7 @@ export {
   type UpkeepOptions,
 } from './postgres/upkeep';
 
-// redis: clients, revocations, failure limits
+// redis: clients, revocations, failure limits, activity marks
 export { Redis, closeRedis, createRedis, openRedis, redisReady, type OpenRedisOptions } from './redis/client';
 export {
   RevocationList,
@@ -89,6 +89,7 @@ export {
   type TokenStanding,
 } from './redis/revocations';
 export { FailureLimit, type FailureLimitOptions } from './redis/failure-limit';
+export { ActivityMarks, type ActivityMark } from './redis/activity';
 
 // events: the broker connection, topology, outbox relay, publisher and consumer
 export { createEvent } from './events/envelope';

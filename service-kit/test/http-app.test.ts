@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { body } from 'express-validator';
 import request from 'supertest';
 import { createHttpApp } from '../src/http/app';
@@ -165,6 +165,53 @@ describe('createHttpApp', () => {
     const res = await request(app).get('/api/things/1');
     expect(res.headers['x-powered-by']).toBeUndefined();
     expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
+
+describe('raw-body routes', () => {
+  function buildRawApp() {
+    const captured = captureLogger('kit-test');
+    const routes = Router();
+    routes.put('/api/pictures/mine', (req, res) => {
+      res.json({ bytes: Buffer.isBuffer(req.body) ? req.body.length : null, first: Buffer.isBuffer(req.body) ? req.body[0] : null });
+    });
+    routes.put('/api/pictures/other', (req, res) => {
+      res.json({ body: req.body as unknown });
+    });
+    const guard: RequestHandler = (req, _res, next) => next(req.headers['x-allowed'] === 'yes' ? undefined : conflict('not allowed', 'GUARDED'));
+    const app = createHttpApp({
+      logger: captured.logger,
+      metrics: createMetrics('kit-test'),
+      readiness: {},
+      routes,
+      rawBodyRoutes: [{ method: 'PUT', path: '/api/pictures/mine', types: ['image/png'], limit: 8, guards: [guard] }],
+    });
+    return app;
+  }
+  const allowed = { 'x-allowed': 'yes' };
+
+  it('hands the route its body as bytes when the type is one it takes', async () => {
+    const res = await request(buildRawApp()).put('/api/pictures/mine').set(allowed).set('Content-Type', 'image/png; x=1').send(Buffer.from([9, 1, 2]));
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ bytes: 3, first: 9 });
+  });
+
+  it.each(['application/json', 'image/jpeg', 'text/plain'])('answers a %s body with 415', async (type) => {
+    const res = await request(buildRawApp()).put('/api/pictures/mine').set(allowed).set('Content-Type', type).send(Buffer.from('{}'));
+    expectErrorResponse(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('answers a body over its limit with 413, and runs its guards before anything is read', async () => {
+    const app = buildRawApp();
+    expectErrorResponse(await request(app).put('/api/pictures/mine').set(allowed).set('Content-Type', 'image/png').send(Buffer.alloc(9)), 413, 'PAYLOAD_TOO_LARGE');
+    expectErrorResponse(await request(app).put('/api/pictures/mine').set('Content-Type', 'text/plain').send('x'), 409, 'GUARDED');
+  });
+
+  it('leaves every other route JSON-only', async () => {
+    const app = buildRawApp();
+    expectErrorResponse(await request(app).put('/api/pictures/other').set('Content-Type', 'image/png').send(Buffer.from([1])), 415, 'UNSUPPORTED_MEDIA_TYPE');
+    expect((await request(app).put('/api/pictures/other').send({ a: 1 })).body).toEqual({ body: { a: 1 } });
+    expectErrorResponse(await request(app).post('/api/pictures/mine').set('Content-Type', 'image/png').send(Buffer.from([1])), 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 });
 

@@ -39,6 +39,8 @@ export async function startTestStack(label = 'e2e'): Promise<TestStack> {
       // (auth-service's failed-login limits stay at their defaults, and a test checks them).
       RATE_LIMIT_MAX: '1000000',
       AUTH_RATE_LIMIT_MAX: '1000000',
+      // lastActiveAt within a test's patience rather than the default 15 s.
+      ACTIVITY_FLUSH_INTERVAL_MS: '1000',
     },
   });
   return { stack, namespace, admin, memberPasscode };

@@ -25,6 +25,10 @@ export const configShape = (env: Env) => ({
   REDIS_KEY_PREFIX: z.string().default(''),
   AMQP_URL: amqpUrl(),
   AMQP_PASSWORD: connectionPassword(),
+  /** How often the gateway's "last active" marks are taken from Redis and written (each user at most once a minute anyway). */
+  ACTIVITY_FLUSH_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+  /** Marks per UPDATE. */
+  ACTIVITY_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   /** Turns a `user` into a `member` (POST /api/users/me/membership). */
   MEMBER_PASSCODE: secret(env, 'development-passcode'),
 });

@@ -9,5 +9,10 @@ export function createUserMetrics(registry: Registry) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    activityWrites: new Counter({
+      name: 'users_activity_writes_total',
+      help: 'Profiles whose lastActiveAt was written from the activity marks (at most one per user a minute)',
+      registers: [registry],
+    }),
   };
 }

@@ -1,10 +1,12 @@
 import path from 'node:path';
 import {
+  ActivityMarks,
   FailureLimit,
   RevocationList,
   checks,
   openRedis,
   openDatabase,
+  runEvery,
   startMessaging,
   startService,
   startUpkeep,
@@ -16,6 +18,7 @@ import {
 } from '@board/service-kit';
 import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
+import { ActivityRecorder } from './domain/activity';
 import { Directory } from './domain/directory';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
 import { createUserMetrics } from './metrics';
@@ -30,6 +33,8 @@ export interface RunningService extends StartedService {
   db: Database;
   redis: Redis;
   amqp: AmqpConnection;
+  /** Runs the activity write now (the schedule does it every ACTIVITY_FLUSH_INTERVAL_MS). */
+  activity: ActivityRecorder;
 }
 
 /** Wires user-service to its real dependencies and starts serving. */
@@ -49,14 +54,25 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       consume: { consumer: CONSUMER, routingKeys: CONSUMED_EVENTS, handle: eventHandler, retryDelaysMs: options.retryDelaysMs },
     });
 
+    const userMetrics = createUserMetrics(metrics.registry);
     const directory = new Directory({
       db: messaging.db,
       revocations: new RevocationList(redis, config.REDIS_KEY_PREFIX),
       memberPasscode: config.MEMBER_PASSCODE,
       passcodeFailures: new FailureLimit(redis, `${config.REDIS_KEY_PREFIX}fail:passcode:`, PASSCODE_FAILURES, logger),
-      membershipRequests: createUserMetrics(metrics.registry).membershipRequests,
+      membershipRequests: userMetrics.membershipRequests,
       logger,
     });
+    const activity = new ActivityRecorder({
+      marks: new ActivityMarks(redis, config.REDIS_KEY_PREFIX),
+      db: messaging.db,
+      batchSize: config.ACTIVITY_BATCH_SIZE,
+      writes: userMetrics.activityWrites,
+      logger,
+    });
+    // Marks left at a stop stay in Redis for the next run of any replica.
+    runEvery({ name: 'activity-writes', everyMs: config.ACTIVITY_FLUSH_INTERVAL_MS, task: async () => void (await activity.flush()), logger, lifecycle });
+
     const app = createApp({
       logger,
       metrics,
@@ -65,6 +81,6 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       trustProxyHops: config.TRUST_PROXY_HOPS,
       readiness: { postgres: checks.postgres(pool), redis: checks.redis(redis), rabbitmq: checks.rabbitmq(messaging.connection, messaging) },
     });
-    return { app, exposed: { db: messaging.db, redis, amqp: messaging.connection } };
+    return { app, exposed: { db: messaging.db, redis, amqp: messaging.connection, activity } };
   });
 }

@@ -41,8 +41,8 @@ export interface TestContext {
   stop: () => Promise<void>;
 }
 
-/** Starts user-service on its own database, exchange, queues and Redis prefix, plus an event observer. */
-export async function startTestService(label: string): Promise<TestContext> {
+/** Starts user-service on its own database, exchange, queues and Redis prefix, plus an event observer; `overrides` add to its environment. */
+export async function startTestService(label: string, overrides: Record<string, string> = {}): Promise<TestContext> {
   const database: TestDatabase = await createTestDatabase(label);
   const topology = testTopology();
   const redisPrefix = `test:${uniqueSuffix()}:`;
@@ -57,6 +57,7 @@ export async function startTestService(label: string): Promise<TestContext> {
     EVENTS_QUEUE_PREFIX: topology.queuePrefix,
     REDIS_KEY_PREFIX: redisPrefix,
     MEMBER_PASSCODE: PASSCODE,
+    ...overrides,
   };
   const service = await start(parseConfig(configShape(env), env), { retryDelaysMs: RETRY_DELAYS, outboxPollIntervalMs: 50 });
   const observerQueue = queueName(topology, OBSERVER);

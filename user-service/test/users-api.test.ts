@@ -100,7 +100,16 @@ describe('GET /api/users/me', () => {
     const res = await call('get', '/api/users/me').set(ctx.as(me));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      user: { id: me.id, email: me.email, username: me.username, displayName: me.displayName, role, createdAt: expect.any(String) },
+      user: {
+        id: me.id,
+        email: me.email,
+        username: me.username,
+        displayName: me.displayName,
+        role,
+        avatarUrl: null,
+        createdAt: expect.any(String),
+        lastActiveAt: null,
+      },
     });
     expect(Number.isNaN(Date.parse(res.body.user.createdAt))).toBe(false);
   });
@@ -121,7 +130,7 @@ describe('PATCH /api/users/me', () => {
     expect(event).toMatchObject({
       producer: 'user-service',
       correlationId: `rename-${me.id}`,
-      data: { id: me.id, username: me.username, displayName: 'Ada <b>L</b>' },
+      data: { id: me.id, username: me.username, displayName: 'Ada <b>L</b>', avatarUrl: null },
     });
   });
 
@@ -343,7 +352,7 @@ describe('GET /api/users/:id', () => {
     const res = await call('get', `/api/users/${other.id}`).set(ctx.as(caller));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      user: { id: other.id, username: other.username, displayName: other.displayName, role: 'member', createdAt: expect.any(String) },
+      user: { id: other.id, username: other.username, displayName: other.displayName, role: 'member', avatarUrl: null, createdAt: expect.any(String) },
     });
   });
 

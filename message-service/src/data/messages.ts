@@ -14,6 +14,7 @@ export interface MessageRow {
   sort_time: string;
   username: string | null;
   display_name: string | null;
+  avatar_url: string | null;
 }
 
 /** A message plus its sort time as PostgreSQL wrote it (microseconds, UTC), for cursors. */
@@ -28,7 +29,7 @@ export interface PagedMessage extends StoredMessage {
 export const messageColumns = (viewer?: string) => `
   m.id, m.channel, m.author_id, m.body, m.created_at, m.edited_at, m.version, m.like_count,
   ${viewer ? `EXISTS (SELECT 1 FROM likes l WHERE l.message_id = m.id AND l.user_id = ${viewer}::uuid)` : 'false'} AS liked_by_me,
-  a.username, a.display_name`;
+  a.username, a.display_name, a.avatar_url`;
 
 /** Selects messages aliased `m` with their author's names; `source` is a table or a CTE. */
 const selectFrom = (source: string, viewer?: string) => `
@@ -42,7 +43,10 @@ export const toMessage = (row: MessageRow): PagedMessage => ({
   body: row.body,
   createdAt: row.created_at,
   editedAt: row.edited_at,
-  authorName: row.username !== null && row.display_name !== null ? { username: row.username, displayName: row.display_name } : null,
+  authorName:
+    row.username !== null && row.display_name !== null
+      ? { username: row.username, displayName: row.display_name, avatarUrl: row.avatar_url }
+      : null,
   version: Number(row.version),
   likeCount: row.like_count,
   likedByMe: row.liked_by_me,

@@ -8,7 +8,7 @@ export interface StoredMessage {
   createdAt: Date;
   editedAt: Date | null;
   /** Null while the author's registration event has not arrived. */
-  authorName: { username: string; displayName: string } | null;
+  authorName: { username: string; displayName: string; avatarUrl: string | null } | null;
   /** How many changes the message has had (1 when posted, likes included); every message.* event carries it. */
   version: number;
   likeCount: number;
@@ -20,6 +20,8 @@ export interface AuthorView {
   id: string;
   username: string | null;
   displayName: string | null;
+  /** The author's versioned avatar URL (GET /api/users/{id}/avatar?v=...); null when none. */
+  avatarUrl: string | null;
 }
 
 /** The public message shape (docs/architecture.md). The body goes out exactly as it was written. */
@@ -52,6 +54,7 @@ export function presentMessage(message: StoredMessage, viewer: Identity | undefi
           id: message.authorId,
           username: message.authorName?.username ?? null,
           displayName: message.authorName?.displayName ?? null,
+          avatarUrl: message.authorName?.avatarUrl ?? null,
         }
       : null,
     likeCount: message.likeCount,

@@ -24,7 +24,8 @@ export function eventHandler(db: Database): (event: AnyEvent) => Promise<Handler
         case 'user.registered':
         case 'user.updated': {
           const { id, username, displayName } = event.data;
-          const names = { id, username, displayName, asOf: occurredAt(event), version: event.aggregateVersion ?? null };
+          const avatarUrl = event.type === 'user.updated' ? event.data.avatarUrl : undefined;
+          const names = { id, username, displayName, avatarUrl, asOf: occurredAt(event), version: event.aggregateVersion ?? null };
           await (event.type === 'user.registered' ? insertAuthor(tx, names) : upsertAuthor(tx, names));
           return 'handled';
         }

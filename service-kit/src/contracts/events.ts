@@ -20,7 +20,11 @@ export const EVENT_SCHEMAS = {
     displayName: z.string(),
     role,
   }),
-  'user.updated': z.object({ id: z.uuid(), username: z.string(), displayName: z.string() }),
+  /**
+   * avatarUrl (the versioned avatar URL, null once removed) came later: an event without it, from
+   * an older producer, says nothing about the avatar, and consumers keep what they have.
+   */
+  'user.updated': z.object({ id: z.uuid(), username: z.string(), displayName: z.string(), avatarUrl: z.string().nullable().optional() }),
   'user.role_changed': z.object({ id: z.uuid(), role, previousRole: role }),
   'user.deleted': z.object({ id: z.uuid() }),
   /**

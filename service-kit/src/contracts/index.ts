@@ -21,3 +21,4 @@ export {
   type ParsedMessage,
 } from './events';
 export { CONSUMER_BINDINGS, SINGLE_ACTIVE_CONSUMERS, type BoardConsumer } from './bindings';
+export { AVATAR_MAX_BYTES, AVATAR_UPLOAD_ROUTE, AVATAR_UPLOAD_TYPES, avatarUrl } from './avatars';

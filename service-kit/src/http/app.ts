@@ -68,6 +68,11 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * and a JSON:API or merge-patch body means something else.
  */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  // A raw-body route (HttpAppOptions.rawBodyRoutes) has read and checked its body already.
+  if (Buffer.isBuffer(req.body)) {
+    next();
+    return;
+  }
   const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (METHODS_WITH_BODY.has(req.method) && hasBody && req.is('application/json') !== 'application/json') {
     next(new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json'));
@@ -101,6 +106,37 @@ export const refuseLoneSurrogates: RequestHandler = (req, _res, next) => {
   next(field === undefined ? undefined : validationFailed([{ field: field || '(body)', location: 'body', message: 'must be valid Unicode (no lone surrogate)' }]));
 };
 
+/** A route whose body is bytes (an image upload), not JSON. */
+export interface RawBodyRoute {
+  method: 'POST' | 'PUT';
+  path: string;
+  /** The media types it accepts; any other (or none) is a 415. */
+  types: readonly string[];
+  /** Largest accepted body, in bytes; more is a 413. */
+  limit: number;
+  /** Checks run before the body is read (requireIdentity): a caller refused anyway costs no read. */
+  guards?: readonly RequestHandler[];
+}
+
+/** The declared media type without parameters, lowercased (`image/png; x=y` is `image/png`). */
+const mediaTypeOf = (req: Request): string | undefined => req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+
+/**
+ * Reads a raw-body route's body into a Buffer (`req.body`) when its declared type is one the route
+ * takes: the route itself checks that the bytes are what the type says.
+ */
+export function rawBody(route: RawBodyRoute): RequestHandler {
+  const read = express.raw({ limit: route.limit, type: () => true });
+  return (req, res, next) => {
+    const type = mediaTypeOf(req);
+    if (type === undefined || !route.types.includes(type)) {
+      next(new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', `Send the request body as one of ${route.types.join(', ')}`));
+      return;
+    }
+    read(req, res, next);
+  };
+}
+
 export interface HttpAppOptions {
   logger: Logger;
   metrics: ServiceMetrics;
@@ -113,10 +149,12 @@ export interface HttpAppOptions {
   jsonLimit?: string | number;
   /** False leaves request bodies unread, for an app that streams them on (the gateway). */
   parseBodies?: boolean;
+  /** Routes that take raw bytes instead of JSON, each with its own types and size limit. */
+  rawBodyRoutes?: readonly RawBodyRoute[];
 }
 
 /** What every service's app is built with besides its own routes (all of it given, nothing left to defaults). */
-export type HttpAppBasics = Required<Omit<HttpAppOptions, 'routes' | 'jsonLimit' | 'parseBodies'>>;
+export type HttpAppBasics = Required<Omit<HttpAppOptions, 'routes' | 'jsonLimit' | 'parseBodies' | 'rawBodyRoutes'>>;
 
 /**
  * The Express app every service shares: request id and logging, metrics, health, security
@@ -133,6 +171,11 @@ export function createHttpApp(options: HttpAppOptions): Express {
   app.get('/metrics', metricsEndpoint(options.metrics));
   app.use(healthRouter({ checks: options.readiness, isDraining: options.isDraining }));
   if (options.parseBodies !== false) {
+    for (const route of options.rawBodyRoutes ?? []) {
+      const handlers = [...(route.guards ?? []), rawBody(route)];
+      if (route.method === 'PUT') app.put(route.path, ...handlers);
+      else app.post(route.path, ...handlers);
+    }
     app.use(requireJsonBody);
     app.use(express.json({ limit: options.jsonLimit ?? '64kb', type: 'application/json' }));
     app.use(refuseLoneSurrogates);

@@ -10,6 +10,8 @@ interface ProfileRow {
   role: Role;
   created_at: Date;
   version: string;
+  avatar_version: string | null;
+  last_active_at: Date | null;
   sort_time: string;
 }
 
@@ -18,7 +20,7 @@ export interface ListedProfile extends Profile {
   sortTime: string;
 }
 
-const COLUMNS = `id, email, username, display_name, role, created_at, version,
+const COLUMNS = `id, email, username, display_name, role, created_at, version, avatar_version, last_active_at,
   ${sortTimeSql('created_at')} AS sort_time`;
 
 const toProfile = (row: ProfileRow): ListedProfile => ({
@@ -29,11 +31,16 @@ const toProfile = (row: ProfileRow): ListedProfile => ({
   role: row.role,
   createdAt: row.created_at,
   version: Number(row.version),
+  avatarVersion: row.avatar_version === null ? null : Number(row.avatar_version),
+  lastActiveAt: row.last_active_at,
   sortTime: row.sort_time,
 });
 
 /** Creates the profile unless it exists or the user was deleted; true when it was created. */
-export async function insertProfile(db: Queryable, profile: Omit<Profile, 'createdAt' | 'version'>): Promise<boolean> {
+export async function insertProfile(
+  db: Queryable,
+  profile: Omit<Profile, 'createdAt' | 'version' | 'avatarVersion' | 'lastActiveAt'>,
+): Promise<boolean> {
   const result = await db.query(
     `INSERT INTO profiles (id, email, username, display_name, role)
      SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM deleted_profiles WHERE id = $1)
@@ -76,6 +83,16 @@ export async function updateRole(db: Queryable, id: string, role: Role): Promise
   const { rows } = await db.query<ProfileRow>(
     `UPDATE profiles SET role = $2, updated_at = now(), version = version + 1 WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, role],
+  );
+  return rows[0] && toProfile(rows[0]);
+}
+
+/** Records that the profile has an avatar (set at this change, the profile's next version) or, given false, none. */
+export async function updateAvatarVersion(db: Queryable, id: string, hasAvatar: boolean): Promise<Profile | undefined> {
+  const { rows } = await db.query<ProfileRow>(
+    `UPDATE profiles SET avatar_version = CASE WHEN $2 THEN version + 1 END, updated_at = now(), version = version + 1
+     WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, hasAvatar],
   );
   return rows[0] && toProfile(rows[0]);
 }

@@ -10,6 +10,7 @@ import {
   type Logger,
   type PagePosition,
   type RevocationList,
+  type Transaction,
 } from '@board/service-kit';
 import { type Role } from '@board/service-kit/contracts';
 import {
@@ -18,11 +19,14 @@ import {
   listProfiles,
   lockAdminIds,
   lockProfile,
+  updateAvatarVersion,
   updateDisplayName,
   updateRole,
 } from '../data/profiles';
+import { deleteAvatarImage, findAvatar, findAvatarVersion, upsertAvatarImage, type StoredAvatar } from '../data/avatars';
+import { normalizeAvatar } from './avatar-image';
 import { passcodeMatches } from './passcode';
-import type { Profile } from './profile';
+import { avatarUrlOf, type Profile } from './profile';
 import { leavesNoAdmin } from './roles';
 
 export interface DirectoryOptions {
@@ -60,9 +64,48 @@ export class Directory {
       const profile = found(await lockProfile(tx, id), 'user');
       if (profile.displayName === displayName) return profile;
       const updated = found(await updateDisplayName(tx, id, displayName), 'user');
-      await tx.recordEvent('user.updated', { id, username: updated.username, displayName }, updated.version);
+      await this.announceUpdate(tx, updated);
       return updated;
     });
+  }
+
+  /** Re-encodes the upload (before any transaction: it takes a while) and makes it the user's avatar, at a new URL. */
+  async setAvatar(id: string, upload: Buffer, declaredType: string): Promise<Profile> {
+    const image = await normalizeAvatar(upload, declaredType);
+    return this.options.db.transaction(async (tx) => {
+      found(await lockProfile(tx, id), 'user');
+      const updated = found(await updateAvatarVersion(tx, id, true), 'user');
+      await upsertAvatarImage(tx, id, image);
+      await this.announceUpdate(tx, updated);
+      return updated;
+    });
+  }
+
+  /** Removes the user's avatar; without one, nothing changes. */
+  async removeAvatar(id: string): Promise<Profile> {
+    return this.options.db.transaction(async (tx) => {
+      const profile = found(await lockProfile(tx, id), 'user');
+      if (profile.avatarVersion === null) return profile;
+      await deleteAvatarImage(tx, id);
+      const updated = found(await updateAvatarVersion(tx, id, false), 'user');
+      await this.announceUpdate(tx, updated);
+      return updated;
+    });
+  }
+
+  /** The avatar's current version, undefined when the user has none (or does not exist). */
+  avatarVersion(id: string): Promise<number | undefined> {
+    return findAvatarVersion(this.options.db, id);
+  }
+
+  async avatar(id: string): Promise<StoredAvatar> {
+    return found(await findAvatar(this.options.db, id), 'avatar');
+  }
+
+  /** user.updated carries what other services copy of a profile: names and the avatar's URL. */
+  private async announceUpdate(tx: Transaction, profile: Profile): Promise<void> {
+    const { id, username, displayName } = profile;
+    await tx.recordEvent('user.updated', { id, username, displayName, avatarUrl: avatarUrlOf(profile) }, profile.version);
   }
 
   /** Makes a `user` a `member` when the passcode is right; members and admins stay as they are. */

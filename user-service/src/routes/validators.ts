@@ -1,4 +1,4 @@
-import { body } from 'express-validator';
+import { body, query } from 'express-validator';
 import { ROLES } from '@board/service-kit/contracts';
 
 /** Users per page of GET /api/users when the caller names no limit, and the most it may ask for. */
@@ -10,3 +10,6 @@ export const passcodeField = () =>
 
 export const roleField = () =>
   body('role').isString().withMessage('must be a string').bail().isIn(ROLES).withMessage(`must be one of ${ROLES.join(', ')}`);
+
+/** The version in an avatar URL (`?v=`), optional: without it the answer is never cached for long. */
+export const avatarVersionQuery = () => query('v').optional().isInt({ min: 1 }).withMessage('must be a positive integer').bail().toInt();
