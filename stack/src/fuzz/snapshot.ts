@@ -96,6 +96,21 @@ const OWNERS: Record<string, (row: Row, sessions: (id: string) => Row | undefine
   'messages.authors': (row) => row.id,
   'messages.messages': (row) => row.author_id,
   'messages.deleted_users': (row) => row.id,
+  'messages.likes': (row) => row.user_id,
+  'messages.bookmarks': (row) => row.user_id,
+  'users.avatars': (row) => row.user_id,
+};
+
+/**
+ * Tables that only summarise others: a change to one is explained when, after the run, it still
+ * says what its source rows say (a channel's count and newest message, from the messages).
+ */
+const DERIVED: Record<string, (row: Row, after: Snapshot) => boolean> = {
+  'messages.channels': (row, after) => {
+    const messages = [...(after.get('messages.messages')?.values() ?? [])].map((entry) => entry.row).filter((message) => message.channel === row.name);
+    const newest = messages.reduce((latest, message) => Math.max(latest, Date.parse(String(message.created_at))), 0);
+    return Number(row.message_count) === messages.length && Date.parse(String(row.last_message_at)) === newest;
+  },
 };
 
 export function diff(before: Snapshot, after: Snapshot): RowChange[] {
@@ -108,15 +123,21 @@ export function diff(before: Snapshot, after: Snapshot): RowChange[] {
       const value = OWNERS[table]?.(row, sessions);
       return value === undefined || value === null ? undefined : String(value);
     };
+    const derived = DERIVED[table];
     for (const [key, entry] of now) {
+      if (derived?.(entry.row, after)) continue;
       const previous = old.get(key);
       if (!previous) changes.push({ table, key, kind: 'inserted', after: entry.row, owner: owner(entry.row) });
       else if (previous.text !== entry.text) changes.push({ table, key, kind: 'updated', before: previous.row, after: entry.row, owner: owner(entry.row) });
     }
-    for (const [key, entry] of old) if (!now.has(key)) changes.push({ table, key, kind: 'deleted', before: entry.row, owner: owner(entry.row) });
+    for (const [key, entry] of old) if (!now.has(key) && !(derived && isEmptyChannelGone(entry.row, after))) changes.push({ table, key, kind: 'deleted', before: entry.row, owner: owner(entry.row) });
   }
   return changes;
 }
+
+/** A channel row that went because no message of it is left. */
+const isEmptyChannelGone = (row: Row, after: Snapshot) =>
+  ![...(after.get('messages.messages')?.values() ?? [])].some((entry) => entry.row.channel === row.name);
 
 /** What the run's callers were allowed to change. */
 export interface Allowances {
