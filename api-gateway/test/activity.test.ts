@@ -2,17 +2,18 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import request from 'supertest';
 import { ActivityMarks, Redis } from '@board/service-kit';
-import { TcpProxy, sleep, waitFor } from '@board/service-kit/testing';
+import { TEST_REDIS_URL, sleep, waitFor, type TestWorld } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { killAll, startFakeUpstreams, upstreamEnv, type FakeUpstreams } from './support/upstream';
-import { TEST_REDIS_URL, deleteKeys, metricValue, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, metricValue, startGateway } from './support/gateway';
 
 const JWKS_PATH = '/api/auth/.well-known/jwks.json';
 const QUEUE = 'activity:queue';
 
 const issuer = new TokenIssuer();
-const prefix = testKeyPrefix();
+let world: TestWorld;
+let prefix: string;
 let upstreams: FakeUpstreams;
 /** Two replicas sharing one Redis prefix, as in production. */
 let gateways: RunningService[];
@@ -36,16 +37,16 @@ beforeAll(async () => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(req.url === JWKS_PATH ? issuer.jwks() : {}));
   });
-  const env = { REDIS_KEY_PREFIX: prefix, ...upstreamEnv(upstreams) };
-  gateways = await Promise.all([startGateway(env), startGateway(env)]);
-  redis = new Redis(TEST_REDIS_URL);
+  world = await createGatewayWorld();
+  prefix = world.redisPrefix;
+  const env = upstreamEnv(upstreams);
+  gateways = await Promise.all([startGateway(world, env), startGateway(world, env)]);
+  redis = world.redis;
 });
 
 afterAll(async () => {
-  await Promise.all(gateways.map((gateway) => gateway.stop()));
+  await world.cleanUp();
   await killAll(upstreams);
-  await redis.quit();
-  await deleteKeys(prefix);
 });
 
 describe('activity marks', () => {
@@ -84,26 +85,25 @@ describe('activity marks', () => {
   });
 
   it('marks nothing with ACTIVITY_MARKING=false', async () => {
-    const ownPrefix = testKeyPrefix();
-    const quiet = await startGateway({ REDIS_KEY_PREFIX: ownPrefix, ACTIVITY_MARKING: 'false', ...upstreamEnv(upstreams) });
+    const own = await createGatewayWorld();
+    const ownPrefix = own.redisPrefix;
+    const quiet = await startGateway(own, { ACTIVITY_MARKING: 'false', ...upstreamEnv(upstreams) });
     try {
       expect((await get(quiet, issuer.sign(issuer.claims()))).status).toBe(200);
       await sleep(300); // a mark, sent without waiting, would be in Redis by now
       expect((await redis.keys(`${ownPrefix}activity:*`)).length).toBe(0);
     } finally {
-      await quiet.stop();
-      await deleteKeys(ownPrefix);
+      await own.cleanUp();
     }
   });
 });
 
 describe('activity marks while Redis is away', () => {
   it('serves every request, counts the lost marks, and marks again once Redis is back', async () => {
-    const target = new URL(TEST_REDIS_URL);
-    const proxy = await TcpProxy.create({ host: target.hostname, port: Number(target.port) });
-    await proxy.start();
-    const ownPrefix = testKeyPrefix();
-    const gateway = await startGateway({ REDIS_URL: proxy.urlFor(TEST_REDIS_URL), REDIS_KEY_PREFIX: ownPrefix, ...upstreamEnv(upstreams) });
+    const own = await createGatewayWorld();
+    const ownPrefix = own.redisPrefix;
+    const proxy = await own.proxy(TEST_REDIS_URL);
+    const gateway = await startGateway(own, { REDIS_URL: proxy.urlFor(TEST_REDIS_URL), ...upstreamEnv(upstreams) });
     try {
       await proxy.stop();
       await waitFor(async () => (await request(gateway.url).get('/health/ready')).status === 503, { what: 'the gateway to see Redis gone' });
@@ -124,9 +124,7 @@ describe('activity marks while Redis is away', () => {
       expect((await get(gateway, issuer.sign(later))).status).toBe(200);
       await waitFor(async () => ((await queued(ownPrefix)).has(later.sub) ? true : undefined), { what: 'a mark after the outage' });
     } finally {
-      await gateway.stop();
-      await proxy.stop();
-      await deleteKeys(ownPrefix);
+      await own.cleanUp();
     }
   });
 });

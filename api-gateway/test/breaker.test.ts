@@ -1,16 +1,16 @@
 import request from 'supertest';
-import { sleep, waitFor } from '@board/service-kit/testing';
+import { sleep, waitFor, type TestWorld } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { killAll, startFakeUpstreams, upstreamEnv, type FakeUpstream, type FakeUpstreams } from './support/upstream';
-import { deleteKeys, metricValue, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, metricValue, startGateway } from './support/gateway';
 
 const JWKS_PATH = '/api/auth/.well-known/jwks.json';
 const RESET_MS = 1_000;
 const MESSAGE_TIMEOUT_MS = 300;
 
 const issuer = new TokenIssuer();
-const prefix = testKeyPrefix();
+let world: TestWorld;
 let upstreams: FakeUpstreams;
 let auth: FakeUpstream;
 let users: FakeUpstream;
@@ -21,10 +21,11 @@ const bearer = () => `Bearer ${issuer.sign()}`;
 const metrics = async () => (await request(gateway.url).get('/metrics')).text;
 
 beforeAll(async () => {
+  world = await createGatewayWorld();
   upstreams = await startFakeUpstreams();
+  world.onCleanUp(() => killAll(upstreams));
   ({ auth, users, messages, realtime } = upstreams);
-  gateway = await startGateway({
-    REDIS_KEY_PREFIX: prefix,
+  gateway = await startGateway(world, {
     ...upstreamEnv(upstreams),
     UPSTREAM_TIMEOUT_MS: '2000',
     MESSAGE_SERVICE_TIMEOUT_MS: String(MESSAGE_TIMEOUT_MS),
@@ -34,11 +35,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await gateway.stop();
-  await killAll(upstreams);
-  await deleteKeys(prefix);
-});
+afterAll(() => world.cleanUp());
 
 describe('circuit breakers', () => {
   it('open on a killed upstream, answer 503 fast while open, and close once it is back', async () => {

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Redis, RevocationList } from '@board/service-kit';
-import { expectErrorResponse, freePort, sleep } from '@board/service-kit/testing';
+import { RevocationList, type Redis } from '@board/service-kit';
+import { expectErrorResponse, freePort, sleep, type TestWorld } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { FakeUpstream, killAll, startFakeUpstreams, upstreamEnv, type FakeUpstreams } from './support/upstream';
-import { TEST_REDIS_URL, deleteKeys, metricValue, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, metricValue, startGateway } from './support/gateway';
 
 const JWKS_PATH = '/api/auth/.well-known/jwks.json';
 
 const issuer = new TokenIssuer();
-const prefix = testKeyPrefix();
+let world: TestWorld;
+let prefix: string;
 let upstreams: FakeUpstreams;
 let auth: FakeUpstream;
 let messages: FakeUpstream;
@@ -22,25 +23,22 @@ const jwksFetches = () => auth.requests.filter((recorded) => recorded.url === JW
 
 
 beforeAll(async () => {
+  world = await createGatewayWorld();
+  prefix = world.redisPrefix;
   upstreams = await startFakeUpstreams();
+  world.onCleanUp(() => killAll(upstreams));
   ({ auth, messages, realtime } = upstreams);
   auth.respondWith((req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(req.url === JWKS_PATH ? issuer.jwks() : { upstream: 'auth' }));
   });
-  gateway = await startGateway({
-    REDIS_KEY_PREFIX: prefix,
+  gateway = await startGateway(world, {
     ...upstreamEnv(upstreams),
   });
-  redis = new Redis(TEST_REDIS_URL);
+  redis = world.redis;
 });
 
-afterAll(async () => {
-  await gateway.stop();
-  await killAll(upstreams);
-  await redis.quit();
-  await deleteKeys(prefix);
-});
+afterAll(() => world.cleanUp());
 
 describe('identity', () => {
   it('forwards the verified identity, not the token, and drops every identity header the client made up', async () => {
@@ -188,8 +186,7 @@ describe('when the signing keys cannot be fetched', () => {
   it('keeps verifying with the keys it has seen, past their cache age', async () => {
     const ownAuth = await FakeUpstream.start('auth');
     ownAuth.respondWith((_req, res) => res.end(JSON.stringify(issuer.jwks())));
-    const gatewayWithShortCache = await startGateway({
-      REDIS_KEY_PREFIX: prefix,
+    const gatewayWithShortCache = await startGateway(world, {
       AUTH_SERVICE_URL: ownAuth.url,
       MESSAGE_SERVICE_URL: messages.url,
       JWKS_CACHE_MAX_AGE_MS: '50',
@@ -211,7 +208,7 @@ describe('when the signing keys cannot be fetched', () => {
 
   it('answers 503, not 401: the token may well be valid', async () => {
     const nowhere = `http://127.0.0.1:${await freePort()}`;
-    const blind = await startGateway({ REDIS_KEY_PREFIX: prefix, AUTH_SERVICE_URL: nowhere, MESSAGE_SERVICE_URL: messages.url });
+    const blind = await startGateway(world, { AUTH_SERVICE_URL: nowhere, MESSAGE_SERVICE_URL: messages.url });
     try {
       const res = await request(blind.url).get('/api/messages').set('Authorization', `Bearer ${issuer.sign()}`);
       expectErrorResponse(res, 503, 'SERVICE_UNAVAILABLE');

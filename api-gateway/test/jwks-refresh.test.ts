@@ -1,26 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { sleep } from '@board/service-kit/testing';
+import { sleep, type TestWorld } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { FakeUpstream } from './support/upstream';
-import { deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, startGateway } from './support/gateway';
 
 const issuer = new TokenIssuer();
-const prefix = testKeyPrefix();
+let world: TestWorld;
 let auth: FakeUpstream;
 let users: FakeUpstream;
 let gateway: RunningService;
 
 beforeAll(async () => {
+  world = await createGatewayWorld();
   auth = await FakeUpstream.start('auth');
   auth.respondWith((_req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(issuer.jwks()));
   });
   users = await FakeUpstream.start('user');
-  gateway = await startGateway({
-    REDIS_KEY_PREFIX: prefix,
+  gateway = await startGateway(world, {
     AUTH_SERVICE_URL: auth.url,
     USER_SERVICE_URL: users.url,
     // One refetch a minute for unknown kids, and the whole JWKS read every 200 ms.
@@ -30,10 +30,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await gateway?.stop();
+  await world.cleanUp();
   await auth.kill();
   await users.kill();
-  await deleteKeys(prefix);
 });
 
 const get = (token: string) => request(gateway.url).get('/api/users/me').set('Authorization', `Bearer ${token}`);

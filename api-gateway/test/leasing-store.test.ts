@@ -1,9 +1,9 @@
 import type { Options } from 'express-rate-limit';
-import { createRedis, Redis, redisReady } from '@board/service-kit';
-import { TcpProxy, silentLogger, waitFor } from '@board/service-kit/testing';
+import { createRedis, redisReady, type Redis } from '@board/service-kit';
+import { TEST_REDIS_URL, silentLogger, waitFor, type TestWorld } from '@board/service-kit/testing';
 import { LeasingRedisStore, leaseSizeFor, StoreUnavailableError } from '../src/limits/stores';
 import { OutageReporter } from '../src/outage';
-import { TEST_REDIS_URL, deleteKeys, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld } from './support/gateway';
 
 /*
  * The per-client limit's store against a real Redis: several stores on one Redis stand for
@@ -11,7 +11,8 @@ import { TEST_REDIS_URL, deleteKeys, testKeyPrefix } from './support/gateway';
  * than the limit, across replicas) and what leasing buys (one Redis round trip per lease).
  */
 
-const prefix = testKeyPrefix();
+let world: TestWorld;
+let prefix: string;
 const WINDOW_MS = 60_000;
 let redis: Redis;
 let stores: LeasingRedisStore[] = [];
@@ -37,8 +38,10 @@ const hitsOf = async (store: LeasingRedisStore, key: string, count: number) => {
   return hits;
 };
 
-beforeAll(() => {
-  redis = new Redis(TEST_REDIS_URL);
+beforeAll(async () => {
+  world = await createGatewayWorld();
+  prefix = world.redisPrefix;
+  redis = world.redis;
 });
 
 afterEach(() => {
@@ -46,10 +49,7 @@ afterEach(() => {
   stores = [];
 });
 
-afterAll(async () => {
-  await deleteKeys(prefix);
-  await redis.quit();
-});
+afterAll(() => world.cleanUp());
 
 describe('LeasingRedisStore', () => {
   it('numbers hits from a lease and asks Redis again only when the lease is spent', async () => {
@@ -128,9 +128,7 @@ describe('LeasingRedisStore', () => {
   });
 
   it('keeps spending a lease in hand while Redis is away, then fails as unavailable until it is back', async () => {
-    const target = new URL(TEST_REDIS_URL);
-    const proxy = await TcpProxy.create({ host: target.hostname, port: Number(target.port) });
-    await proxy.start();
+    const proxy = await world.proxy(TEST_REDIS_URL);
     const connection = createRedis(proxy.urlFor(TEST_REDIS_URL), silentLogger(), 'leasing-test', { commandTimeoutMs: 300 });
     await redisReady(connection);
     try {

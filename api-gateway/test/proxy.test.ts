@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import request from 'supertest';
-import { sleep, waitFor } from '@board/service-kit/testing';
+import { sleep, waitFor, type TestWorld } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { killAll, startFakeUpstreams, upstreamEnv, type FakeUpstream, type FakeUpstreams } from './support/upstream';
-import { deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, startGateway } from './support/gateway';
 
 const JWKS_PATH = '/api/auth/.well-known/jwks.json';
 const BODY_LIMIT = 1_048_576;
 
 const issuer = new TokenIssuer();
-const prefix = testKeyPrefix();
+let world: TestWorld;
 let upstreams: FakeUpstreams;
 let auth: FakeUpstream;
 let users: FakeUpstream;
@@ -45,14 +45,15 @@ function sendChunked(path: string, headers: Record<string, string>, chunks: read
 }
 
 beforeAll(async () => {
+  world = await createGatewayWorld();
   upstreams = await startFakeUpstreams();
+  world.onCleanUp(() => killAll(upstreams));
   ({ auth, users, messages, realtime } = upstreams);
   auth.respondWith((req, res, body) => {
     res.setHeader('content-type', 'application/json');
     res.end(req.url === JWKS_PATH ? JSON.stringify(issuer.jwks()) : JSON.stringify({ received: body.length }));
   });
-  gateway = await startGateway({
-    REDIS_KEY_PREFIX: prefix,
+  gateway = await startGateway(world, {
     ...upstreamEnv(upstreams),
     BODY_LIMIT_BYTES: String(BODY_LIMIT),
     // Shorter than the event stream below runs: a stream must not be cut by the upstream timeout.
@@ -61,11 +62,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await gateway.stop();
-  await killAll(upstreams);
-  await deleteKeys(prefix);
-});
+afterAll(() => world.cleanUp());
 
 afterEach(() => {
   for (const upstream of [users, messages, realtime]) upstream.answerDefault();

@@ -1,38 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { ConfigError, parseConfig } from '@board/service-kit';
-import { expectErrorResponse } from '@board/service-kit/testing';
+import { expectErrorResponse, type TestWorld } from '@board/service-kit/testing';
 import { configShape } from '../src/config';
 import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { killAll, startFakeUpstreams, upstreamEnv, type FakeUpstreams } from './support/upstream';
-import { deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, startGateway } from './support/gateway';
 
 const JWKS_PATH = '/api/auth/.well-known/jwks.json';
 
 const issuer = new TokenIssuer();
-const prefix = testKeyPrefix();
+let world: TestWorld;
 let upstreams: FakeUpstreams;
 /** PUBLIC_READ left at its default (on). */
 let open: RunningService;
 let closed: RunningService;
 
 beforeAll(async () => {
+  world = await createGatewayWorld();
   upstreams = await startFakeUpstreams();
+  world.onCleanUp(() => killAll(upstreams));
   upstreams.auth.respondWith((req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(req.url === JWKS_PATH ? issuer.jwks() : { upstream: 'auth' }));
   });
-  open = await startGateway({ REDIS_KEY_PREFIX: prefix, ...upstreamEnv(upstreams) });
-  closed = await startGateway({ REDIS_KEY_PREFIX: prefix, PUBLIC_READ: 'false', ...upstreamEnv(upstreams) });
+  open = await startGateway(world, upstreamEnv(upstreams));
+  closed = await startGateway(world, { PUBLIC_READ: 'false', ...upstreamEnv(upstreams) });
 });
 
-afterAll(async () => {
-  await open.stop();
-  await closed.stop();
-  await killAll(upstreams);
-  await deleteKeys(prefix);
-});
+afterAll(() => world.cleanUp());
 
 const forged = { 'X-User-Id': randomUUID(), 'X-User-Role': 'admin', 'X-Session-Id': randomUUID() };
 const reached = () => upstreams.messages.proxied.length + upstreams.realtime.proxied.length;

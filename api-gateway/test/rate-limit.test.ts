@@ -1,14 +1,15 @@
 import request from 'supertest';
+import type { TestWorld } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import { FakeUpstream } from './support/upstream';
-import { deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, startGateway } from './support/gateway';
 
 const WINDOW_SECONDS = 60;
 const PER_CLIENT_MAX = 8;
 const CREDENTIALS_MAX = 3;
 const PUBLIC_PATH = '/api/auth/.well-known/jwks.json';
 
-const prefix = testKeyPrefix();
+let world: TestWorld;
 let auth: FakeUpstream;
 let gateways: RunningService[];
 let clientNumber = 0;
@@ -17,24 +18,21 @@ let clientNumber = 0;
 const newClient = () => `198.51.100.${(clientNumber += 1)}`;
 
 beforeAll(async () => {
+  world = await createGatewayWorld();
   auth = await FakeUpstream.start('auth');
+  world.onCleanUp(() => auth.kill());
   // Two replicas sharing one Redis, as behind a load balancer.
   const env = {
-    REDIS_KEY_PREFIX: prefix,
     AUTH_SERVICE_URL: auth.url,
     RATE_LIMIT_WINDOW_MS: String(WINDOW_SECONDS * 1_000),
     RATE_LIMIT_MAX: String(PER_CLIENT_MAX),
     AUTH_RATE_LIMIT_WINDOW_MS: String(WINDOW_SECONDS * 1_000),
     AUTH_RATE_LIMIT_MAX: String(CREDENTIALS_MAX),
   };
-  gateways = await Promise.all([startGateway(env), startGateway(env)]);
+  gateways = await Promise.all([startGateway(world, env), startGateway(world, env)]);
 });
 
-afterAll(async () => {
-  await Promise.all(gateways.map((gateway) => gateway.stop()));
-  await auth.kill();
-  await deleteKeys(prefix);
-});
+afterAll(() => world.cleanUp());
 
 afterEach(() => auth.answerDefault());
 

@@ -1,17 +1,18 @@
 import request from 'supertest';
-import { Redis, RevocationList } from '@board/service-kit';
-import { TcpProxy, captureLogger, waitFor, type CapturedLogger } from '@board/service-kit/testing';
+import { RevocationList, type Redis } from '@board/service-kit';
+import { TEST_REDIS_URL, TcpProxy, captureLogger, waitFor, type CapturedLogger, type TestWorld } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { FakeUpstream } from './support/upstream';
-import { TEST_REDIS_URL, deleteKeys, metricValue, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, metricValue, startGateway } from './support/gateway';
 
 const JWKS_PATH = '/api/auth/.well-known/jwks.json';
 const PER_CLIENT_MAX = 3;
 const CREDENTIALS_MAX = 2;
 
 const issuer = new TokenIssuer();
-const prefix = testKeyPrefix();
+let world: TestWorld;
+let prefix: string;
 let redisProxy: TcpProxy;
 let redis: Redis;
 let auth: FakeUpstream;
@@ -46,17 +47,18 @@ const mirrorSynced = async () =>
   metricValue((await request(gateway.url).get('/metrics')).text, 'gateway_revocation_mirror_synced', '');
 
 beforeAll(async () => {
-  const target = new URL(TEST_REDIS_URL);
-  redisProxy = await TcpProxy.create({ host: target.hostname, port: Number(target.port) });
-  await redisProxy.start();
-  redis = new Redis(TEST_REDIS_URL);
+  world = await createGatewayWorld();
+  prefix = world.redisPrefix;
+  redisProxy = await world.proxy(TEST_REDIS_URL);
+  redis = world.redis;
   [auth, messages] = await Promise.all([FakeUpstream.start('auth'), FakeUpstream.start('message')]);
+  world.onCleanUp(() => Promise.all([auth, messages].map((upstream) => upstream.kill())));
   auth.respondWith((req, res) => res.end(req.url === JWKS_PATH ? JSON.stringify(issuer.jwks()) : '{}'));
   captured = captureLogger('api-gateway', 'info');
   gateway = await startGateway(
+    world,
     {
       REDIS_URL: redisProxy.urlFor(TEST_REDIS_URL),
-      REDIS_KEY_PREFIX: prefix,
       AUTH_SERVICE_URL: auth.url,
       MESSAGE_SERVICE_URL: messages.url,
       RATE_LIMIT_MAX: String(PER_CLIENT_MAX),
@@ -66,13 +68,7 @@ beforeAll(async () => {
   );
 });
 
-afterAll(async () => {
-  await gateway.stop();
-  await redisProxy.stop();
-  await Promise.all([auth, messages].map((upstream) => upstream.kill()));
-  await deleteKeys(prefix);
-  await redis.quit();
-});
+afterAll(() => world.cleanUp());
 
 describe('while Redis is unreachable', () => {
   it('keeps serving: unknown revocations and the per-client limit fail open, login limits count in memory', async () => {
@@ -147,9 +143,9 @@ describe('while Redis is unreachable', () => {
   it('starts without Redis and begins counting once Redis appears', async () => {
     await redisProxy.stop();
     const late = await startGateway(
+      world,
       {
         REDIS_URL: redisProxy.urlFor(TEST_REDIS_URL),
-        REDIS_KEY_PREFIX: prefix,
         AUTH_SERVICE_URL: auth.url,
         RATE_LIMIT_MAX: String(PER_CLIENT_MAX),
       },

@@ -1,35 +1,35 @@
 import request from 'supertest';
+import type { TestWorld } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { FakeUpstream, killAll, startFakeUpstreams, upstreamEnv, type FakeUpstreams } from './support/upstream';
-import { deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, startGateway } from './support/gateway';
 
 const JWKS_PATH = '/api/auth/.well-known/jwks.json';
 const issuer = new TokenIssuer();
-const prefix = testKeyPrefix();
+let world: TestWorld;
 let upstreams: FakeUpstreams;
 let secondRealtime: FakeUpstream;
 let gateway: RunningService;
 
 beforeAll(async () => {
+  world = await createGatewayWorld();
   upstreams = await startFakeUpstreams();
   secondRealtime = await FakeUpstream.start('realtime-2');
   upstreams.auth.respondWith((req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(req.url === JWKS_PATH ? JSON.stringify(issuer.jwks()) : '{}');
   });
-  gateway = await startGateway({
-    REDIS_KEY_PREFIX: prefix,
+  gateway = await startGateway(world, {
     ...upstreamEnv(upstreams),
     REALTIME_SERVICE_URL: `${upstreams.realtime.url},${secondRealtime.url}`,
   });
 });
 
 afterAll(async () => {
-  await gateway?.stop();
+  await world.cleanUp();
   await killAll(upstreams);
   await secondRealtime?.kill();
-  await deleteKeys(prefix);
 });
 
 describe('an upstream with several replica URLs', () => {

@@ -1,37 +1,36 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { Redis, RevocationList } from '@board/service-kit';
-import { waitFor } from '@board/service-kit/testing';
+import { RevocationList, type Redis } from '@board/service-kit';
+import { waitFor, type TestWorld } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import { TokenIssuer } from './support/issuer';
 import { killAll, startFakeUpstreams, upstreamEnv, type FakeUpstreams } from './support/upstream';
-import { TEST_REDIS_URL, deleteKeys, startGateway, testKeyPrefix } from './support/gateway';
+import { createGatewayWorld, startGateway } from './support/gateway';
 
 const JWKS_PATH = '/api/auth/.well-known/jwks.json';
 const issuer = new TokenIssuer();
-const prefix = testKeyPrefix();
+let world: TestWorld;
+let prefix: string;
 let upstreams: FakeUpstreams;
 let gateway: RunningService;
 let redis: Redis;
 let list: RevocationList;
 
 beforeAll(async () => {
+  world = await createGatewayWorld();
+  prefix = world.redisPrefix;
   upstreams = await startFakeUpstreams();
+  world.onCleanUp(() => killAll(upstreams));
   upstreams.auth.respondWith((req, res) => {
     res.setHeader('content-type', 'application/json');
     res.end(req.url === JWKS_PATH ? JSON.stringify(issuer.jwks()) : '{}');
   });
-  gateway = await startGateway({ REDIS_KEY_PREFIX: prefix, ...upstreamEnv(upstreams) });
-  redis = new Redis(TEST_REDIS_URL);
+  gateway = await startGateway(world, { ...upstreamEnv(upstreams) });
+  redis = world.redis;
   list = new RevocationList(redis, prefix);
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await killAll(upstreams);
-  await redis?.quit();
-  await deleteKeys(prefix);
-});
+afterAll(() => world.cleanUp());
 
 const forwardedRole = async (token: string) => {
   const res = await request(gateway.url).get('/api/users').set('Authorization', `Bearer ${token}`);
@@ -62,7 +61,7 @@ describe('a token issued before its user was demoted', () => {
   it('When the gateway starts after the demotion, Then it learns the role from Redis', async () => {
     const userId = randomUUID();
     await list.recordRole({ userId, role: 'member', version: 2 });
-    const fresh = await startGateway({ REDIS_KEY_PREFIX: prefix, ...upstreamEnv(upstreams) });
+    const fresh = await startGateway(world, { ...upstreamEnv(upstreams) });
     try {
       const res = await request(fresh.url).get('/api/users').set('Authorization', `Bearer ${issuer.sign(issuer.claims({ sub: userId, role: 'admin' }))}`);
       expect(res.status).toBe(200);

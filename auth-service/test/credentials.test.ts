@@ -2,7 +2,7 @@ import request from 'supertest';
 import { expectErrorResponse } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
 import {
-  TestWorld,
+  createAuthWorld,
   asGateway,
   login,
   newAccount,
@@ -10,14 +10,15 @@ import {
   registerAndLogin,
   setCookies,
   verifyWithJwks,
+  type AuthWorld,
 } from './support';
 
-let world: TestWorld;
+let world: AuthWorld;
 let service: RunningService;
 let url: string;
 
 beforeAll(async () => {
-  world = await TestWorld.create('auth_credentials');
+  world = await createAuthWorld('auth_credentials');
   service = await world.start();
   url = service.url;
 });

@@ -1,28 +1,22 @@
 import request from 'supertest';
 import { createEvent } from '@board/service-kit';
 import { type AnyEvent, type EventEnvelope } from '@board/service-kit/contracts';
-import { TEST_AMQP_URL, TcpProxy, expectErrorResponse, observeEvents, publishRaw, sleep, waitFor, type EventObserver } from '@board/service-kit/testing';
+import { TEST_AMQP_URL, TcpProxy, expectErrorResponse, publishRaw, sleep, waitFor, type EventObserver } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
-import { RETRY_DELAYS_MS, TestWorld, asGateway, login, newAccount, refresh, registerAndLogin } from './support';
+import { createAuthWorld, asGateway, login, newAccount, refresh, registerAndLogin, type AuthWorld } from './support';
 
-let world: TestWorld;
+let world: AuthWorld;
 let proxy: TcpProxy;
 let service: RunningService;
 let observer: EventObserver;
 let observed: readonly AnyEvent[];
 
 beforeAll(async () => {
-  world = await TestWorld.create('auth_events');
-  const broker = new URL(TEST_AMQP_URL);
-  proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });
+  world = await createAuthWorld('auth_events');
+  proxy = await world.proxy(TEST_AMQP_URL, { started: false });
 
   // Listens on the real broker for what auth-service publishes.
-  observer = await observeEvents({
-    topology: world.topology,
-    queue: world.ownQueue('observer'),
-    routingKeys: ['user.registered'],
-    retryDelaysMs: RETRY_DELAYS_MS,
-  });
+  observer = await world.observeEvents({ queue: 'observer', routingKeys: ['user.registered'] });
   // The observer's own array, which fills as events arrive.
   observed = observer.events;
 
@@ -30,11 +24,7 @@ beforeAll(async () => {
   service = await world.start({ AMQP_URL: proxy.urlFor(TEST_AMQP_URL) }, {}, false);
 });
 
-afterAll(async () => {
-  await observer.stop();
-  await proxy.stop();
-  await world.cleanUp();
-});
+afterAll(() => world.cleanUp());
 
 const pendingInOutbox = async () => Number((await service.pool.query('SELECT count(*) FROM outbox WHERE published_at IS NULL')).rows[0].count);
 

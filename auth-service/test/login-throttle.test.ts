@@ -1,17 +1,17 @@
 import request from 'supertest';
 import { expectErrorResponse } from '@board/service-kit/testing';
-import { TestWorld, newAccount, register, setCookies, type Account } from './support';
+import { createAuthWorld, newAccount, register, setCookies, type Account, type AuthWorld } from './support';
 
 const PER_ADDRESS = 3;
 const PER_ACCOUNT = 6;
 const PER_DEVICE = 2;
 
-let world: TestWorld;
+let world: AuthWorld;
 let url: string;
 let addressNumber = 0;
 
 beforeAll(async () => {
-  world = await TestWorld.create('auth_login_throttle');
+  world = await createAuthWorld('auth_login_throttle');
   url = (
     await world.start({
       LOGIN_FAILURES_PER_ADDRESS: String(PER_ADDRESS),

@@ -1,14 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
 import type { RunningService } from '../src/service';
-import { TestWorld, newAccount, register } from './support';
+import { createAuthWorld, newAccount, register, type AuthWorld } from './support';
 
 // The production cost, so that a skipped bcrypt compare would stand out from the noise.
-let world: TestWorld;
+let world: AuthWorld;
 let service: RunningService;
 
 beforeAll(async () => {
-  world = await TestWorld.create('auth_timing');
+  world = await createAuthWorld('auth_timing');
   service = await world.start({ BCRYPT_COST: undefined });
 });
 

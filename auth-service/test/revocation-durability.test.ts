@@ -1,25 +1,20 @@
 import request from 'supertest';
 import { TEST_REDIS_URL, TcpProxy, waitFor } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
-import { TestWorld, asGateway, registerAndLogin } from './support';
+import { createAuthWorld, asGateway, registerAndLogin, type AuthWorld } from './support';
 
-let world: TestWorld;
+let world: AuthWorld;
 let redisProxy: TcpProxy;
 let service: RunningService;
 
 beforeAll(async () => {
-  world = await TestWorld.create('auth_revocation_durability');
-  const redis = new URL(TEST_REDIS_URL);
-  redisProxy = await TcpProxy.create({ host: redis.hostname, port: Number(redis.port || 6379) });
-  await redisProxy.start();
+  world = await createAuthWorld('auth_revocation_durability');
+  redisProxy = await world.proxy(TEST_REDIS_URL);
   // auth-service reaches Redis only through the proxy; the test's own client goes straight.
   service = await world.start({ REDIS_URL: redisProxy.urlFor(TEST_REDIS_URL) });
 });
 
-afterAll(async () => {
-  await world.cleanUp();
-  await redisProxy.stop();
-});
+afterAll(() => world.cleanUp());
 
 const revokedInRedis = async (sessionId: string) => (await world.redis.exists(`${world.redisPrefix}revoked:session:${sessionId}`)) === 1;
 

@@ -1,11 +1,10 @@
 import request from 'supertest';
-import { TcpProxy, expectErrorResponse, waitFor } from '@board/service-kit/testing';
+import { TEST_REDIS_URL, TcpProxy, expectErrorResponse, waitFor } from '@board/service-kit/testing';
 import { findRefreshTokenForUpdate } from '../src/data/sessions';
 import { tokenHash } from '../src/domain/tokens';
 import type { RunningService } from '../src/service';
 import {
-  TEST_REDIS_URL,
-  TestWorld,
+  createAuthWorld,
   asGateway,
   clientFrom,
   cookieHeader,
@@ -15,14 +14,15 @@ import {
   setCookies,
   verifyWithJwks,
   type Client,
+  type AuthWorld,
 } from './support';
 
-let world: TestWorld;
+let world: AuthWorld;
 let service: RunningService;
 let url: string;
 
 beforeAll(async () => {
-  world = await TestWorld.create('auth_sessions');
+  world = await createAuthWorld('auth_sessions');
   // No grace window here: a replay is reuse at once (the window has its own tests below).
   service = await world.start({ SESSION_CLEANUP_INTERVAL_MS: '1000', REFRESH_REUSE_GRACE_SECONDS: '0' });
   url = service.url;
@@ -274,9 +274,7 @@ describe('while Redis is unreachable', () => {
   let viaProxy: RunningService;
 
   beforeAll(async () => {
-    const redis = new URL(TEST_REDIS_URL);
-    proxy = await TcpProxy.create({ host: redis.hostname, port: Number(redis.port || 6379) });
-    await proxy.start();
+    proxy = await world.proxy(TEST_REDIS_URL);
   });
 
   afterAll(async () => {

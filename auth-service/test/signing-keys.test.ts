@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { expectErrorResponse, waitFor } from '@board/service-kit/testing';
 import type { RunningService } from '../src/service';
-import { TestWorld, login, registerAndLogin, verifyWithJwks } from './support';
+import { createAuthWorld, login, registerAndLogin, verifyWithJwks, type AuthWorld } from './support';
 
 interface Jwk {
   kid: string;
@@ -20,11 +20,11 @@ const PUBLISH_LEAD_SECONDS = 3;
 const kidOf = (accessToken: string) => jwt.decode(accessToken, { complete: true })?.header.kid;
 
 describe('signing keys and JWKS', () => {
-  let world: TestWorld;
+  let world: AuthWorld;
   let service: RunningService;
 
   beforeAll(async () => {
-    world = await TestWorld.create('auth_keys');
+    world = await createAuthWorld('auth_keys');
     service = await world.start({
       SIGNING_KEY_CHECK_INTERVAL_MS: '1000',
       SIGNING_KEY_PUBLISH_LEAD_SECONDS: String(PUBLISH_LEAD_SECONDS),
@@ -114,12 +114,12 @@ describe('signing keys and JWKS', () => {
 });
 
 describe('replicas starting together', () => {
-  let world: TestWorld;
+  let world: AuthWorld;
   // With no publish lead, a rotation completes within one check.
   const admin = { ADMIN_EMAIL: 'Root@Example.com', ADMIN_PASSWORD: 'admin password 1', ADMIN_USERNAME: 'root', SIGNING_KEY_PUBLISH_LEAD_SECONDS: '0' };
 
   beforeAll(async () => {
-    world = await TestWorld.create('auth_replicas');
+    world = await createAuthWorld('auth_replicas');
   });
 
   afterAll(() => world.cleanUp());

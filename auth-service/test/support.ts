@@ -1,61 +1,22 @@
 import { createPublicKey } from 'node:crypto';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
+import { parseConfig, type Env } from '@board/service-kit';
 import { parseSetCookie } from 'cookie';
 import request from 'supertest';
-import { Redis, parseConfig, queueName, type Env, type Topology } from '@board/service-kit';
 import { identityHeaders, isRole, type Identity } from '@board/service-kit/contracts';
-import {
-  TEST_AMQP_URL,
-  TEST_REDIS_URL,
-  createTestDatabase,
-  deleteTopology,
-  silentLogger,
-  testTopology,
-  uniqueSuffix,
-  type TestDatabase,
-} from '@board/service-kit/testing';
+import { TestWorld, silentLogger, uniqueSuffix } from '@board/service-kit/testing';
 import { configShape } from '../src/config';
 import { start, type RunningService, type StartOptions } from '../src/service';
 
-export { TEST_REDIS_URL };
 export const RETRY_DELAYS_MS = [50, 100];
 
-/**
- * One test file's world: its own database, broker exchange and queue prefix, and Redis key
- * prefix, plus every service it started; cleanUp() removes all of it.
- */
-export class TestWorld {
+/** The kit's test world (database, topology, Redis prefix, clean-up) with auth-service to start in it. */
+export class AuthWorld extends TestWorld {
   readonly services: RunningService[] = [];
-  readonly redis: Redis;
-  private readonly extraQueues: string[] = [];
 
-  private constructor(
-    readonly database: TestDatabase,
-    readonly topology: Topology,
-    readonly redisPrefix: string,
-  ) {
-    this.redis = new Redis(TEST_REDIS_URL);
-  }
-
-  static async create(label: string): Promise<TestWorld> {
-    return new TestWorld(await createTestDatabase(label), testTopology(), `test:${uniqueSuffix()}:`);
-  }
-
-  /** The environment a test service reads; `overrides` win, and an undefined value unsets. */
-  env(overrides: Env = {}): Env {
-    return {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      PORT: '0',
-      DATABASE_URL: this.database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      AMQP_URL: TEST_AMQP_URL,
-      EVENTS_EXCHANGE: this.topology.exchange,
-      EVENTS_QUEUE_PREFIX: this.topology.queuePrefix,
-      REDIS_KEY_PREFIX: this.redisPrefix,
-      BCRYPT_COST: '4',
-      ...overrides,
-    };
+  /** The environment auth-service reads in this world; bcrypt at its cheapest unless overridden. */
+  override env(overrides: Env = {}): Env {
+    return super.env({ BCRYPT_COST: '4', ...overrides });
   }
 
   /**
@@ -64,37 +25,26 @@ export class TestWorld {
    */
   async start(overrides: Env = {}, options: StartOptions = {}, brokerReachable = true): Promise<RunningService> {
     const env = this.env(overrides);
-    const service = await start(parseConfig(configShape(env), env), {
-      logger: silentLogger(),
-      retryDelaysMs: RETRY_DELAYS_MS,
-      outboxPollIntervalMs: 50,
-      ...options,
-    });
+    const service = this.track(
+      await start(parseConfig(configShape(env), env), {
+        logger: silentLogger(),
+        retryDelaysMs: RETRY_DELAYS_MS,
+        outboxPollIntervalMs: 50,
+        ...options,
+      }),
+    );
     this.services.push(service);
     if (brokerReachable && !(await service.messaging.connection.waitForConnection(10_000))) throw new Error('no RabbitMQ connection');
     return service;
-  }
-
-  /** A queue of the test's own (e.g. an observer) to delete with the topology. */
-  ownQueue(name: string): string {
-    const queue = queueName(this.topology, name);
-    this.extraQueues.push(queue);
-    return queue;
-  }
-
-  async cleanUp(): Promise<void> {
-    for (const service of this.services.splice(0).reverse()) await service.stop();
-    await deleteTopology(this.topology, [queueName(this.topology, 'auth-service'), ...this.extraQueues], RETRY_DELAYS_MS);
-    const keys = await this.redis.keys(`${this.redisPrefix}*`);
-    if (keys.length > 0) await this.redis.del(...keys);
-    await this.redis.quit();
-    await this.database.drop();
   }
 
   async isSessionRevokedInRedis(sessionId: string): Promise<boolean> {
     return (await this.redis.exists(`${this.redisPrefix}revoked:session:${sessionId}`)) === 1;
   }
 }
+
+/** A world of the test file's own, with a database named after `label`. */
+export const createAuthWorld = (label: string): Promise<AuthWorld> => AuthWorld.create({ database: label, retryDelaysMs: RETRY_DELAYS_MS });
 
 export interface Account {
   email: string;

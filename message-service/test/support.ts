@@ -1,23 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { parseConfig, queueName, type Topology } from '@board/service-kit';
+import { parseConfig, type Topology } from '@board/service-kit';
 import { identityHeaders, type EventEnvelope, type Role } from '@board/service-kit/contracts';
-import {
-  TEST_AMQP_URL,
-  createTestDatabase,
-  deleteTopology,
-  observeEvents,
-  publishRaw,
-  testTopology,
-  uniqueSuffix,
-  waitFor,
-  type ObservedEvents,
-} from '@board/service-kit/testing';
+import { TestWorld, publishRaw, uniqueSuffix, waitFor, type ObservedEvents } from '@board/service-kit/testing';
 import { configShape } from '../src/config';
 import { insertAuthor } from '../src/data/authors';
 import { start, type RunningService } from '../src/service';
 
 export const RETRY_DELAYS = [50, 100];
-const OBSERVER = 'test-observer';
 
 export interface TestUser {
   id: string;
@@ -55,22 +44,12 @@ async function snapshot(service: RunningService) {
   };
 }
 
-/** Starts message-service on its own database, exchange and queues, plus an event observer. */
+/** Starts message-service in a test world of its own (database, exchange and queues; no Redis), plus an event observer. */
 export async function startTestService(label: string): Promise<TestContext> {
-  const database = await createTestDatabase(label);
-  const topology = testTopology();
-  const env = {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    DATABASE_URL: database.url,
-    AMQP_URL: TEST_AMQP_URL,
-    EVENTS_EXCHANGE: topology.exchange,
-    EVENTS_QUEUE_PREFIX: topology.queuePrefix,
-  };
-  const service = await start(parseConfig(configShape, env), { retryDelaysMs: RETRY_DELAYS, outboxPollIntervalMs: 50 });
-  const observerQueue = queueName(topology, OBSERVER);
-  const observer = await observeEvents({ topology, queue: observerQueue, retryDelaysMs: RETRY_DELAYS });
+  const world = await TestWorld.create({ database: label, redis: false, retryDelaysMs: RETRY_DELAYS });
+  const { topology } = world;
+  const service = world.track(await start(parseConfig(configShape, world.env()), { retryDelaysMs: RETRY_DELAYS, outboxPollIntervalMs: 50 }));
+  const observer = await world.observeEvents();
   if (!(await service.amqp.waitForConnection(5_000))) throw new Error('message-service did not reach RabbitMQ');
 
   const seedUser = async (role: Role): Promise<TestUser> => {
@@ -98,11 +77,6 @@ export async function startTestService(label: string): Promise<TestContext> {
       await act();
       expect(await snapshot(service)).toEqual(before);
     },
-    stop: async () => {
-      await observer.stop();
-      await service.stop();
-      await deleteTopology(topology, [queueName(topology, 'message-service'), observerQueue], RETRY_DELAYS);
-      await database.drop();
-    },
+    stop: () => world.cleanUp(),
   };
 }

@@ -2,28 +2,17 @@ import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { RevocationList, closeRedis, createEvent, createRedis, redisReady, type Redis, type Topology } from '@board/service-kit';
 import { type AnyEvent, type Identity } from '@board/service-kit/contracts';
-import { TEST_REDIS_URL, TcpProxy, publishRaw, silentLogger, sleep, testTopology, waitFor } from '@board/service-kit/testing';
+import { TEST_REDIS_URL, TestWorld, publishRaw, silentLogger, sleep, waitFor } from '@board/service-kit/testing';
 import request from 'supertest';
 import { isAfter } from '../src/domain/stream-id';
 import { start, type RunningService } from '../src/service';
 import { Listener } from './support/event-source';
-import {
-  REDIS_URL,
-  asHeaders,
-  deleteKeys,
-  messageData,
-  metricValue,
-  publish,
-  removeTopology,
-  someone,
-  testConfig,
-  testPrefix,
-  waitUntilReady,
-} from './support/harness';
+import { asHeaders, messageData, metricValue, publish, someone, testConfig, waitUntilReady } from './support/harness';
 import { SseReader } from './support/sse-reader';
 
 const MAX_CLIENT_BUFFER_BYTES = 65_536;
 
+let world: TestWorld;
 let topology: Topology;
 let prefix: string;
 let redis: Redis;
@@ -31,13 +20,15 @@ let a: RunningService;
 let b: RunningService;
 const clients: { close: () => void }[] = [];
 
-const startInstance = () =>
-  start(testConfig(topology, prefix, { STREAM_MAX_LENGTH: '100', MAX_CLIENT_BUFFER_BYTES: String(MAX_CLIENT_BUFFER_BYTES) }));
+const startInstance = async () =>
+  world.track(await start(testConfig(world, { STREAM_MAX_LENGTH: '100', MAX_CLIENT_BUFFER_BYTES: String(MAX_CLIENT_BUFFER_BYTES) })));
 
 beforeAll(async () => {
-  topology = testTopology();
-  prefix = testPrefix();
-  redis = createRedis(REDIS_URL, silentLogger(), 'fanout-test');
+  world = await TestWorld.create();
+  topology = world.topology;
+  prefix = world.redisPrefix;
+  redis = createRedis(TEST_REDIS_URL, silentLogger(), 'fanout-test');
+  world.onCleanUp(() => closeRedis(redis));
   await redisReady(redis);
   [a, b] = await Promise.all([startInstance(), startInstance()]);
   await Promise.all([waitUntilReady(a.url), waitUntilReady(b.url)]);
@@ -47,12 +38,7 @@ afterEach(() => {
   for (const client of clients.splice(0)) client.close();
 });
 
-afterAll(async () => {
-  await Promise.all([a.stop(), b.stop()]);
-  await removeTopology(topology);
-  await deleteKeys(redis, prefix);
-  await closeRedis(redis);
-});
+afterAll(() => world.cleanUp());
 
 /** An EventSource on `instance`, as the gateway would forward `identity` (plus any extra headers). */
 async function listen(instance: RunningService, identity: Identity, query = '', headers: Record<string, string> = {}) {
@@ -307,10 +293,8 @@ describe('graceful shutdown', () => {
 
 describe('losing Redis', () => {
   it('ends streams when the live subscription drops, refuses new ones meanwhile, and resumes them after', async () => {
-    const redisAddress = new URL(REDIS_URL);
-    const proxy = await TcpProxy.create({ host: redisAddress.hostname, port: Number(redisAddress.port || 6379) });
-    await proxy.start();
-    const instance = await start(testConfig(topology, prefix, { REDIS_URL: proxy.urlFor(TEST_REDIS_URL) }));
+    const proxy = await world.proxy(TEST_REDIS_URL);
+    const instance = world.track(await start(testConfig(world, { REDIS_URL: proxy.urlFor(TEST_REDIS_URL) })));
     try {
       await waitUntilReady(instance.url);
       const member = someone('member');

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { closeRedis, createEvent, createRedis, redisReady, type Redis, type Topology } from '@board/service-kit';
+import { closeRedis, createEvent, createRedis, redisReady, type Redis } from '@board/service-kit';
 import { type AnyEvent } from '@board/service-kit/contracts';
-import { silentLogger, testTopology, waitFor } from '@board/service-kit/testing';
+import { TEST_REDIS_URL, TestWorld, silentLogger, waitFor } from '@board/service-kit/testing';
 import request from 'supertest';
 import { isAfter } from '../src/domain/stream-id';
 import { start, type RunningService } from '../src/service';
-import { REDIS_URL, asHeaders, deleteKeys, messageData, metricValue, removeTopology, someone, testConfig, testPrefix, waitUntilReady } from './support/harness';
+import { asHeaders, messageData, metricValue, someone, testConfig, waitUntilReady } from './support/harness';
 import { SseReader } from './support/sse-reader';
 
 /*
@@ -19,27 +19,23 @@ const MISSED = 250; // more than one replay batch, fewer than the stream holds
 /** Large enough that one batch is far more than the socket buffers between server and client hold. */
 const BIG_BODY = 'x'.repeat(64 * 1024);
 
-let topology: Topology;
-let prefix: string;
+let world: TestWorld;
 let redis: Redis;
 let instance: RunningService;
 let reader: SseReader | undefined;
 
 beforeAll(async () => {
-  topology = testTopology();
-  prefix = testPrefix();
-  redis = createRedis(REDIS_URL, silentLogger(), 'replay-trim-test');
+  world = await TestWorld.create();
+  redis = createRedis(TEST_REDIS_URL, silentLogger(), 'replay-trim-test');
+  world.onCleanUp(() => closeRedis(redis));
   await redisReady(redis);
-  instance = await start(testConfig(topology, prefix, { STREAM_MAX_LENGTH: String(STREAM_MAX_LENGTH) }));
+  instance = world.track(await start(testConfig(world, { STREAM_MAX_LENGTH: String(STREAM_MAX_LENGTH) })));
   await waitUntilReady(instance.url);
 });
 
 afterAll(async () => {
   reader?.close();
-  await instance.stop();
-  await removeTopology(topology);
-  await deleteKeys(redis, prefix);
-  await closeRedis(redis);
+  await world.cleanUp();
 });
 
 const message = (body = 'hello'): AnyEvent => createEvent('test-producer', 'message.created', messageData('general', randomUUID(), body));

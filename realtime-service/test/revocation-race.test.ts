@@ -1,8 +1,8 @@
-import { RevocationList, closeRedis, createRedis, redisReady, type Redis, type TokenStanding, type Topology } from '@board/service-kit';
-import { silentLogger, testTopology, waitFor } from '@board/service-kit/testing';
+import { RevocationList, closeRedis, createRedis, redisReady, type Redis, type TokenStanding } from '@board/service-kit';
+import { TEST_REDIS_URL, TestWorld, silentLogger, waitFor } from '@board/service-kit/testing';
 import { start, type RunningService } from '../src/service';
 import { SseReader } from './support/sse-reader';
-import { REDIS_URL, asHeaders, deleteKeys, removeTopology, someone, testConfig, testPrefix, waitUntilReady } from './support/harness';
+import { asHeaders, someone, testConfig, waitUntilReady } from './support/harness';
 
 /**
  * A revocation list whose answer for one session is read from Redis at once but handed over only
@@ -28,29 +28,27 @@ class HeldAnswers extends RevocationList {
   }
 }
 
-let topology: Topology;
+let world: TestWorld;
 let prefix: string;
 let redis: Redis;
 let held: HeldAnswers;
 let service: RunningService;
 
 beforeAll(async () => {
-  topology = testTopology();
-  prefix = testPrefix();
-  redis = createRedis(REDIS_URL, silentLogger(), 'revocation-race-test');
+  world = await TestWorld.create();
+  prefix = world.redisPrefix;
+  redis = createRedis(TEST_REDIS_URL, silentLogger(), 'revocation-race-test');
+  world.onCleanUp(() => closeRedis(redis));
   await redisReady(redis);
-  service = await start(testConfig(topology, prefix), {
-    revocations: (serviceRedis, servicePrefix) => (held = new HeldAnswers(serviceRedis, servicePrefix)),
-  });
+  service = world.track(
+    await start(testConfig(world), {
+      revocations: (serviceRedis, servicePrefix) => (held = new HeldAnswers(serviceRedis, servicePrefix)),
+    }),
+  );
   await waitUntilReady(service.url);
 });
 
-afterAll(async () => {
-  await service.stop();
-  await removeTopology(topology);
-  await deleteKeys(redis, prefix);
-  await closeRedis(redis);
-});
+afterAll(() => world.cleanUp());
 
 describe('a session revoked while its stream is being opened', () => {
   it('When the revocation lands between the check and the registration, Then the stream still closes', async () => {

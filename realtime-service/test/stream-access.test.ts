@@ -1,33 +1,25 @@
-import { RevocationList, closeRedis, createRedis, redisReady, type Redis, type Topology } from '@board/service-kit';
-import { silentLogger, sleep, testTopology, waitFor } from '@board/service-kit/testing';
+import { RevocationList, closeRedis, createRedis, redisReady, type Redis } from '@board/service-kit';
+import { TEST_REDIS_URL, TestWorld, silentLogger, sleep, waitFor } from '@board/service-kit/testing';
 import request from 'supertest';
 import { start, type RunningService } from '../src/service';
 import { SseReader } from './support/sse-reader';
-import {
-  REDIS_URL,
-  asHeaders,
-  deleteKeys,
-  removeTopology,
-  someone,
-  testConfig,
-  testPrefix,
-  waitUntilReady,
-} from './support/harness';
+import { asHeaders, someone, testConfig, waitUntilReady } from './support/harness';
 
 const TICKET_TTL_MS = 400;
 
-let topology: Topology;
+let world: TestWorld;
 let prefix: string;
 let redis: Redis;
 let service: RunningService;
 const readers: SseReader[] = [];
 
 beforeAll(async () => {
-  topology = testTopology();
-  prefix = testPrefix();
-  redis = createRedis(REDIS_URL, silentLogger(), 'stream-access-test');
+  world = await TestWorld.create();
+  prefix = world.redisPrefix;
+  redis = createRedis(TEST_REDIS_URL, silentLogger(), 'stream-access-test');
+  world.onCleanUp(() => closeRedis(redis));
   await redisReady(redis);
-  service = await start(testConfig(topology, prefix, { HEARTBEAT_INTERVAL_MS: '1000' }), { ticketTtlMs: TICKET_TTL_MS });
+  service = world.track(await start(testConfig(world, { HEARTBEAT_INTERVAL_MS: '1000' }), { ticketTtlMs: TICKET_TTL_MS }));
   await waitUntilReady(service.url);
 });
 
@@ -35,12 +27,7 @@ afterEach(() => {
   for (const reader of readers.splice(0)) reader.close();
 });
 
-afterAll(async () => {
-  await service.stop();
-  await removeTopology(topology);
-  await deleteKeys(redis, prefix);
-  await closeRedis(redis);
-});
+afterAll(() => world.cleanUp());
 
 /** Opens a stream and keeps the reader for closing after the test. */
 async function openStream(query: string, headers: Record<string, string> = {}): Promise<SseReader> {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { closeRedis, createRedis, redisReady, type Redis, type Topology } from '@board/service-kit';
-import { silentLogger, testTopology, waitFor } from '@board/service-kit/testing';
+import { closeRedis, createRedis, redisReady, type Redis } from '@board/service-kit';
+import { TEST_REDIS_URL, TestWorld, silentLogger, waitFor } from '@board/service-kit/testing';
 import { start, type RunningService } from '../src/service';
 import { StreamSlots } from '../src/store/stream-slots';
 import { SseReader } from './support/sse-reader';
-import { REDIS_URL, asHeaders, deleteKeys, removeTopology, someone, testConfig, testPrefix, waitUntilReady } from './support/harness';
+import { asHeaders, someone, testConfig, waitUntilReady } from './support/harness';
 
-let topology: Topology;
+let world: TestWorld;
 let prefix: string;
 let redis: Redis;
 /** Two instances sharing one Redis, as replicas do. */
@@ -14,12 +14,13 @@ let instances: RunningService[];
 const readers: SseReader[] = [];
 
 beforeAll(async () => {
-  topology = testTopology();
-  prefix = testPrefix();
-  redis = createRedis(REDIS_URL, silentLogger(), 'stream-caps-test');
+  world = await TestWorld.create();
+  prefix = world.redisPrefix;
+  redis = createRedis(TEST_REDIS_URL, silentLogger(), 'stream-caps-test');
+  world.onCleanUp(() => closeRedis(redis));
   await redisReady(redis);
-  const config = testConfig(topology, prefix, { MAX_STREAMS_PER_USER: '2', MAX_STREAMS_PER_ADDRESS: '3', HEARTBEAT_INTERVAL_MS: '1000' });
-  instances = [await start(config), await start(config)];
+  const config = testConfig(world, { MAX_STREAMS_PER_USER: '2', MAX_STREAMS_PER_ADDRESS: '3', HEARTBEAT_INTERVAL_MS: '1000' });
+  instances = [world.track(await start(config)), world.track(await start(config))];
   await Promise.all(instances.map((instance) => waitUntilReady(instance.url)));
 });
 
@@ -29,12 +30,7 @@ afterEach(async () => {
   await waitFor(async () => (await redis.keys(`${prefix}streams:*`)).length === 0, { what: 'every slot to be released' });
 });
 
-afterAll(async () => {
-  for (const instance of instances) await instance.stop();
-  await removeTopology(topology);
-  await deleteKeys(redis, prefix);
-  await closeRedis(redis);
-});
+afterAll(() => world.cleanUp());
 
 /** Opens a stream on instance `index` as `identity`, from client address `address` (as the gateway forwards it). */
 async function open(index: number, identity: ReturnType<typeof someone>, address: string): Promise<SseReader> {
@@ -89,6 +85,6 @@ describe('stream slots of an instance that stops renewing', () => {
     expect(await slots.claim(holder)).toEqual({ granted: false, cap: 'user' });
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect((await slots.claim(holder)).granted).toBe(true);
-    await deleteKeys(redis, `${prefix}lapse:`);
+    await world.deleteKeys(`${prefix}lapse:`);
   });
 });

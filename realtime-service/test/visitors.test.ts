@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { closeRedis, createEvent, createRedis, redisReady, type Redis, type Topology } from '@board/service-kit';
 import { type AnyEvent, type Identity } from '@board/service-kit/contracts';
-import { silentLogger, sleep, testTopology, waitFor } from '@board/service-kit/testing';
+import { TEST_REDIS_URL, TestWorld, silentLogger, sleep, waitFor } from '@board/service-kit/testing';
 import { viewFor } from '../src/domain/audience';
 import { start, type RunningService } from '../src/service';
 import { SseReader } from './support/sse-reader';
-import { REDIS_URL, asHeaders, deleteKeys, messageData, publish, removeTopology, someone, testConfig, testPrefix, waitUntilReady } from './support/harness';
+import { asHeaders, messageData, publish, someone, testConfig, waitUntilReady } from './support/harness';
 
+let world: TestWorld;
 let topology: Topology;
 let prefix: string;
 let redis: Redis;
@@ -17,16 +18,18 @@ const readers: SseReader[] = [];
 const VISITORS_PER_ADDRESS = 2;
 
 beforeAll(async () => {
-  topology = testTopology();
-  prefix = testPrefix();
-  redis = createRedis(REDIS_URL, silentLogger(), 'visitors-test');
+  world = await TestWorld.create();
+  topology = world.topology;
+  prefix = world.redisPrefix;
+  redis = createRedis(TEST_REDIS_URL, silentLogger(), 'visitors-test');
+  world.onCleanUp(() => closeRedis(redis));
   await redisReady(redis);
-  const config = testConfig(topology, prefix, {
+  const config = testConfig(world, {
     MAX_VISITOR_STREAMS_PER_ADDRESS: String(VISITORS_PER_ADDRESS),
     MAX_STREAMS_PER_ADDRESS: '4',
     HEARTBEAT_INTERVAL_MS: '1000',
   });
-  instances = [await start(config), await start(config)];
+  instances = [world.track(await start(config)), world.track(await start(config))];
   await Promise.all(instances.map((instance) => waitUntilReady(instance.url)));
 });
 
@@ -35,12 +38,7 @@ afterEach(async () => {
   await waitFor(async () => (await redis.keys(`${prefix}streams:*`)).length === 0, { what: 'every slot to be released' });
 });
 
-afterAll(async () => {
-  for (const instance of instances) await instance.stop();
-  await removeTopology(topology);
-  await deleteKeys(redis, prefix);
-  await closeRedis(redis);
-});
+afterAll(() => world.cleanUp());
 
 /** A stream on instance `index`: a visitor's without `identity`; from `address` as the gateway forwards it. */
 async function open(

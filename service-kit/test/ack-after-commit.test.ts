@@ -6,18 +6,9 @@ import { AmqpConnection } from '../src/events/connection';
 import { EventConsumer, type HandlerOutcome } from '../src/events/consumer';
 import { createEvent } from '../src/events/envelope';
 import { type AnyEvent } from '../src/contracts/events';
-import { queueName, type Topology } from '../src/events/topology';
-import {
-  TEST_AMQP_URL,
-  TcpProxy,
-  deleteTopology,
-  publishRaw,
-  silentLogger,
-  testTopology,
-  waitFor,
-  type TestDatabase,
-} from '../src/testing';
-import { createFixtureDatabase } from './support/fixture-database';
+import { type Topology } from '../src/events/topology';
+import { TEST_AMQP_URL, publishRaw, silentLogger, waitFor, type TestWorld } from '../src/testing';
+import { createFixtureWorld } from './support/fixture-world';
 
 /*
  * A consumer acknowledges an event only after the handler's transaction committed. If it dies in
@@ -28,25 +19,22 @@ const logger = silentLogger();
 const CONSUMER = 'ack-after-commit';
 const RETRY_DELAYS = [50];
 
-let database: TestDatabase;
+let world: TestWorld;
 let pool: pg.Pool;
 let db: Database;
 let topology: Topology;
 let queue: string;
 
 beforeAll(async () => {
-  database = await createFixtureDatabase('kit_ack_after_commit');
-  pool = createPool({ DATABASE_URL: database.url }, logger);
+  world = await createFixtureWorld('kit_ack_after_commit', { retryDelaysMs: RETRY_DELAYS });
+  pool = createPool({ DATABASE_URL: world.database.url }, logger);
+  world.onCleanUp(() => pool.end());
   db = new Database(pool, 'kit-test');
-  topology = testTopology();
-  queue = queueName(topology, CONSUMER);
+  topology = world.topology;
+  queue = world.ownQueue(CONSUMER);
 });
 
-afterAll(async () => {
-  await pool.end();
-  await deleteTopology(topology, [queue], RETRY_DELAYS);
-  await database.drop();
-});
+afterAll(() => world.cleanUp());
 
 /** What one consumer saw: each event it was handed, with what its claim made of it. */
 interface Seen {
@@ -93,9 +81,7 @@ const effectsOf = async (eventId: string) =>
 
 describe('a consumer that dies after its handler committed, before the ack', () => {
   it('leaves the event to be redelivered, and the redelivery changes nothing', async () => {
-    const broker = new URL(TEST_AMQP_URL);
-    const proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });
-    await proxy.start();
+    const proxy = await world.proxy(TEST_AMQP_URL);
     let committed!: () => void;
     const hasCommitted = new Promise<void>((resolve) => (committed = resolve));
     let release!: () => void;

@@ -11,19 +11,21 @@ import { OutboxRelay } from '../src/events/outbox-relay';
 import { EventPublisher } from '../src/events/publisher';
 import { checks } from '../src/http/health';
 import { queueName, type Topology } from '../src/events/topology';
-import { TEST_AMQP_URL, deleteTopology, publishRaw, silentLogger, testTopology, waitFor, type TestDatabase } from '../src/testing';
-import { createFixtureDatabase } from './support/fixture-database';
+import { TEST_AMQP_URL, deleteTopology, publishRaw, silentLogger, testTopology, waitFor, type TestWorld } from '../src/testing';
+import { createFixtureWorld } from './support/fixture-world';
 
 const logger = silentLogger();
 const CONSUMER = 'recovery';
-let database: TestDatabase;
+/** The database; each test has a topology of its own, deleted after it. */
+let world: TestWorld;
 let pool: pg.Pool;
 let topology: Topology;
 const started: { close: () => Promise<void> }[] = [];
 
 beforeAll(async () => {
-  database = await createFixtureDatabase('kit_channel_recovery');
-  pool = createPool({ DATABASE_URL: database.url }, logger);
+  world = await createFixtureWorld('kit_channel_recovery', { broker: false });
+  pool = createPool({ DATABASE_URL: world.database.url }, logger);
+  world.onCleanUp(() => pool.end());
 });
 
 beforeEach(() => {
@@ -36,10 +38,7 @@ afterEach(async () => {
   await deleteTopology(topology, [queueName(topology, CONSUMER)]);
 });
 
-afterAll(async () => {
-  await pool.end();
-  await database.drop();
-});
+afterAll(() => world.cleanUp());
 
 function connect(): AmqpConnection {
   const connection = new AmqpConnection({ url: TEST_AMQP_URL, logger, name: CONSUMER, reconnectDelayMs: { initial: 50, max: 200 } });

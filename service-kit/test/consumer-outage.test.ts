@@ -8,24 +8,14 @@ import { EventConsumer } from '../src/events/consumer';
 import { createEvent } from '../src/events/envelope';
 import { isDependencyFailure } from '../src/events/dependency-failure';
 import { deadLetterQueueName, queueName, type Topology } from '../src/events/topology';
-import {
-  TEST_AMQP_URL,
-  TcpProxy,
-  deleteTopology,
-  peekQueue,
-  publishRaw,
-  silentLogger,
-  testTopology,
-  waitFor,
-  type TestDatabase,
-} from '../src/testing';
-import { createFixtureDatabase } from './support/fixture-database';
+import { TEST_AMQP_URL, TcpProxy, peekQueue, publishRaw, silentLogger, waitFor, type TestWorld } from '../src/testing';
+import { createFixtureWorld } from './support/fixture-world';
 
 const logger = silentLogger();
 const RETRY_DELAYS = [20, 40];
 const CONSUMER = 'outage';
 
-let database: TestDatabase;
+let world: TestWorld;
 /** The test's own view of the database, never cut. */
 let pool: pg.Pool;
 /** The consumer's pool, through a proxy that the test takes away. */
@@ -37,19 +27,19 @@ let consumer: EventConsumer;
 const registry = new Registry();
 
 beforeAll(async () => {
-  database = await createFixtureDatabase('kit_consumer_outage');
-  pool = createPool({ DATABASE_URL: database.url }, logger);
-  const server = new URL(database.url);
-  proxy = await TcpProxy.create({ host: server.hostname, port: Number(server.port || 5432) });
-  await proxy.start();
-  consumerPool = createPool({ DATABASE_URL: proxy.urlFor(database.url) }, logger);
-  topology = testTopology();
+  world = await createFixtureWorld('kit_consumer_outage', { retryDelaysMs: RETRY_DELAYS });
+  pool = createPool({ DATABASE_URL: world.database.url }, logger);
+  world.onCleanUp(() => pool.end());
+  proxy = await world.proxy(world.database.url);
+  consumerPool = createPool({ DATABASE_URL: proxy.urlFor(world.database.url) }, logger);
+  world.onCleanUp(() => consumerPool.end());
+  topology = world.topology;
   connection = new AmqpConnection({ url: TEST_AMQP_URL, logger, name: CONSUMER, reconnectDelayMs: { initial: 50, max: 200 } });
   const db = new Database(consumerPool, 'kit-test', () => undefined);
   consumer = new EventConsumer({
     connection,
     topology,
-    queue: queueName(topology, CONSUMER),
+    queue: world.ownQueue(CONSUMER),
     routingKeys: ['user.*'],
     logger,
     registry,
@@ -63,20 +53,16 @@ beforeAll(async () => {
         return 'handled';
       }),
   });
+  world.onCleanUp(async () => {
+    await consumer.stop();
+    await connection.close();
+  });
   await consumer.start();
   connection.start();
   await connection.waitForConnection(5_000);
 });
 
-afterAll(async () => {
-  await consumer.stop();
-  await connection.close();
-  await proxy.stop();
-  await consumerPool.end();
-  await pool.end();
-  await deleteTopology(topology, [queueName(topology, CONSUMER)], RETRY_DELAYS);
-  await database.drop();
-});
+afterAll(() => world.cleanUp());
 
 const handledInOrder = async () => (await pool.query('SELECT event_id FROM effects ORDER BY seq')).rows.map((row) => row.event_id as string);
 const waitingGauge = async () => (await registry.getSingleMetric('events_consumer_waiting_for_dependency')!.get()).values[0]?.value;

@@ -10,34 +10,24 @@ import { OutboxRelay } from '../src/events/outbox-relay';
 import { createEvent } from '../src/events/envelope';
 import { type AnyEvent } from '../src/contracts/events';
 import { deadLetterQueueName, queueName, type Topology } from '../src/events/topology';
-import {
-  TEST_AMQP_URL,
-  TcpProxy,
-  deleteTopology,
-  peekQueue,
-  publishRaw,
-  silentLogger,
-  testTopology,
-  waitFor,
-  type TestDatabase,
-} from '../src/testing';
-import { createFixtureDatabase } from './support/fixture-database';
+import { TEST_AMQP_URL, TcpProxy, peekQueue, publishRaw, silentLogger, waitFor, type TestWorld } from '../src/testing';
+import { createFixtureWorld } from './support/fixture-world';
 
 const logger = silentLogger();
 const RETRY_DELAYS = [50, 100];
 
-let database: TestDatabase;
+let world: TestWorld;
 let pool: pg.Pool;
 let topology: Topology;
 let proxy: TcpProxy;
 const started: { close: () => Promise<void> }[] = [];
 
 beforeAll(async () => {
-  database = await createFixtureDatabase('kit_events');
-  pool = createPool({ DATABASE_URL: database.url }, logger);
-  topology = testTopology();
-  const broker = new URL(TEST_AMQP_URL);
-  proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });
+  world = await createFixtureWorld('kit_events', { retryDelaysMs: RETRY_DELAYS });
+  pool = createPool({ DATABASE_URL: world.database.url }, logger);
+  world.onCleanUp(() => pool.end());
+  topology = world.topology;
+  proxy = await world.proxy(TEST_AMQP_URL, { started: false });
 });
 
 afterEach(async () => {
@@ -45,12 +35,7 @@ afterEach(async () => {
   await pool.query('TRUNCATE outbox, processed_events, effects');
 });
 
-afterAll(async () => {
-  await proxy.stop();
-  await pool.end();
-  await deleteTopology(topology, [queueName(topology, 'listener'), queueName(topology, 'flaky')], RETRY_DELAYS);
-  await database.drop();
-});
+afterAll(() => world.cleanUp());
 
 /** A connection through the proxy, so a test can take the broker away. */
 function connect(name: string): AmqpConnection {
@@ -81,7 +66,7 @@ async function startConsumer(consumerName: string, db: Database, behaviour: (eve
   const consumer = new EventConsumer({
     connection,
     topology,
-    queue: queueName(topology, consumerName),
+    queue: world.ownQueue(consumerName),
     routingKeys: ['user.*'],
     logger,
     retryDelaysMs: RETRY_DELAYS,

@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RevocationList, RevocationMirror } from '../src/redis/revocations';
 import { createRedis, redisReady } from '../src/redis/client';
-import { TEST_REDIS_URL, TcpProxy, silentLogger, waitFor } from '../src/testing';
+import { TEST_REDIS_URL, TestWorld, silentLogger, waitFor, type TcpProxy } from '../src/testing';
 
 /*
  * The mirror's two connections (lookups and SCAN; notices) each run through a proxy of their own,
  * so a test can cut one and show which answers still come from memory.
  */
-const prefix = `test:mirror:${randomUUID()}:`;
+let world: TestWorld;
+let prefix: string;
 const logger = silentLogger();
 let writer: Redis;
 let lookupProxy: TcpProxy;
@@ -24,16 +24,11 @@ async function restoreLookups(): Promise<void> {
   await redisReady(connections[0]!, 5_000);
 }
 
-async function proxyTo(url: string): Promise<TcpProxy> {
-  const target = new URL(url);
-  const proxy = await TcpProxy.create({ host: target.hostname, port: Number(target.port) });
-  await proxy.start();
-  return proxy;
-}
-
 beforeAll(async () => {
-  writer = new Redis(TEST_REDIS_URL);
-  [lookupProxy, noticeProxy] = await Promise.all([proxyTo(TEST_REDIS_URL), proxyTo(TEST_REDIS_URL)]);
+  world = await TestWorld.create({ broker: false });
+  prefix = world.redisPrefix;
+  writer = world.redis;
+  [lookupProxy, noticeProxy] = await Promise.all([world.proxy(TEST_REDIS_URL), world.proxy(TEST_REDIS_URL)]);
   // Recorded before the mirror exists: it must learn these from Redis, not from notices.
   const writerList = new RevocationList(writer, prefix);
   await writerList.revokeSessions(['session-before']);
@@ -56,10 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   mirror.stop();
   for (const connection of connections) connection.disconnect();
-  await Promise.all([lookupProxy.stop(), noticeProxy.stop()]);
-  const keys = await writer.keys(`${prefix}*`);
-  if (keys.length > 0) await writer.del(...keys);
-  await writer.quit();
+  await world.cleanUp();
 });
 
 describe('RevocationMirror', () => {
@@ -149,7 +141,7 @@ describe('RevocationMirror whose notices are cut while its first scan runs', () 
   }
 
   it('stays out of step, and still refuses what was revoked while the notices were down', async () => {
-    const [scanProxy, cutProxy] = await Promise.all([proxyTo(TEST_REDIS_URL), proxyTo(TEST_REDIS_URL)]);
+    const [scanProxy, cutProxy] = await Promise.all([world.proxy(TEST_REDIS_URL), world.proxy(TEST_REDIS_URL)]);
     const lookups = createRedis(scanProxy.urlFor(TEST_REDIS_URL), logger, 'cut-mirror-lookups');
     const subscriber = createRedis(cutProxy.urlFor(TEST_REDIS_URL), logger, 'cut-mirror-notices');
     const list = new WatchedList(lookups, prefix);

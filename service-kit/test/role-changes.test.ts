@@ -1,33 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RevocationList, RevocationMirror, parseRevocationNotice } from '../src/redis/revocations';
 import { createRedis } from '../src/redis/client';
-import { TEST_REDIS_URL, silentLogger, waitFor } from '../src/testing';
+import { TEST_REDIS_URL, TestWorld, silentLogger, waitFor } from '../src/testing';
 
-const prefix = `test:roles:${randomUUID()}:`;
+let world: TestWorld;
+let prefix: string;
 const logger = silentLogger();
 let writer: Redis;
 let list: RevocationList;
-const closers: (() => Promise<unknown>)[] = [];
 
-beforeAll(() => {
-  writer = new Redis(TEST_REDIS_URL);
+beforeAll(async () => {
+  world = await TestWorld.create({ broker: false });
+  prefix = world.redisPrefix;
+  writer = world.redis;
   list = new RevocationList(writer, prefix);
 });
 
-afterAll(async () => {
-  for (const close of closers.reverse()) await close();
-  const keys = await writer.keys(`${prefix}*`);
-  if (keys.length > 0) await writer.del(...keys);
-  await writer.quit();
-});
+afterAll(() => world.cleanUp());
 
 async function startMirror(): Promise<RevocationMirror> {
   const lookups = createRedis(TEST_REDIS_URL, logger, 'roles-lookups');
   const subscriber = createRedis(TEST_REDIS_URL, logger, 'roles-notices');
   const mirror = new RevocationMirror({ list: new RevocationList(lookups, prefix), subscriber, logger });
   mirror.start();
-  closers.push(async () => {
+  world.onCleanUp(async () => {
     mirror.stop();
     await Promise.all([lookups.quit(), subscriber.quit()]);
   });

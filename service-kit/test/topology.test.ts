@@ -18,23 +18,23 @@ import {
   silentLogger,
   testTopology,
   waitFor,
-  type TestDatabase,
+  type TestWorld,
 } from '../src/testing';
-import { createFixtureDatabase } from './support/fixture-database';
+import { createFixtureWorld } from './support/fixture-world';
 
 const logger = silentLogger();
-let database: TestDatabase;
+/** The database; each test has a topology of its own, deleted after it. */
+let world: TestWorld;
 let pool: pg.Pool;
 let topology: Topology;
 let proxy: TcpProxy;
 const started: { close: () => Promise<void> }[] = [];
 
 beforeAll(async () => {
-  database = await createFixtureDatabase('kit_topology');
-  pool = createPool({ DATABASE_URL: database.url }, logger);
-  const broker = new URL(TEST_AMQP_URL);
-  proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });
-  await proxy.start();
+  world = await createFixtureWorld('kit_topology', { broker: false });
+  pool = createPool({ DATABASE_URL: world.database.url }, logger);
+  world.onCleanUp(() => pool.end());
+  proxy = await world.proxy(TEST_AMQP_URL);
 });
 
 beforeEach(() => {
@@ -48,11 +48,7 @@ afterEach(async () => {
   await deleteTopology(topology);
 });
 
-afterAll(async () => {
-  await proxy.stop();
-  await pool.end();
-  await database.drop();
-});
+afterAll(() => world.cleanUp());
 
 async function connectedPublisher(options: { throughProxy?: boolean; confirmTimeoutMs?: number } = {}) {
   const connection = new AmqpConnection({

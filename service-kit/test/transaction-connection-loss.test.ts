@@ -1,24 +1,19 @@
 import type pg from 'pg';
 import { createPool, withTransaction } from '../src/postgres/pool';
-import { TcpProxy, createTestDatabase, silentLogger, type TestDatabase } from '../src/testing';
+import { TestWorld, silentLogger, type TcpProxy } from '../src/testing';
 
-let database: TestDatabase;
+let world: TestWorld;
 let proxy: TcpProxy;
 let pool: pg.Pool;
 
 beforeAll(async () => {
-  database = await createTestDatabase('kit_connection_loss');
-  const server = new URL(database.url);
-  proxy = await TcpProxy.create({ host: server.hostname, port: Number(server.port || 5432) });
-  await proxy.start();
-  pool = createPool({ DATABASE_URL: proxy.urlFor(database.url) }, silentLogger());
+  world = await TestWorld.create({ database: 'kit_connection_loss', broker: false, redis: false });
+  proxy = await world.proxy(world.database.url);
+  pool = createPool({ DATABASE_URL: proxy.urlFor(world.database.url) }, silentLogger());
+  world.onCleanUp(() => pool.end());
 });
 
-afterAll(async () => {
-  await pool.end();
-  await proxy.stop();
-  await database.drop();
-});
+afterAll(() => world.cleanUp());
 
 describe('a transaction whose connection is lost between two of its queries', () => {
   it('When PostgreSQL goes away mid-transaction, Then the transaction fails and the process lives on, and the pool recovers', async () => {

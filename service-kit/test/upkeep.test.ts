@@ -4,16 +4,17 @@ import { Registry } from 'prom-client';
 import { createPool } from '../src/postgres/pool';
 import { Upkeep, handledEventPruning, outboxPruning, type UpkeepJob } from '../src/postgres/upkeep';
 import { Lifecycle } from '../src/runtime/lifecycle';
-import { captureLogger, silentLogger, type TestDatabase } from '../src/testing';
-import { createFixtureDatabase } from './support/fixture-database';
+import { captureLogger, silentLogger, type TestWorld } from '../src/testing';
+import { createFixtureWorld } from './support/fixture-world';
 
-let database: TestDatabase;
+let world: TestWorld;
 let pool: pg.Pool;
 const upkeeps: Upkeep[] = [];
 
 beforeAll(async () => {
-  database = await createFixtureDatabase('kit_upkeep');
-  pool = createPool({ DATABASE_URL: database.url }, silentLogger());
+  world = await createFixtureWorld('kit_upkeep', { broker: false });
+  pool = createPool({ DATABASE_URL: world.database.url }, silentLogger());
+  world.onCleanUp(() => pool.end());
 });
 
 afterEach(async () => {
@@ -21,15 +22,12 @@ afterEach(async () => {
   await pool.query('TRUNCATE outbox, processed_events');
 });
 
-afterAll(async () => {
-  await pool.end();
-  await database.drop();
-});
+afterAll(() => world.cleanUp());
 
 /** An upkeep as one replica of `service` would run it, on a pool of its own. */
 function replica(service = 'kit-test', logger = silentLogger()) {
   const registry = new Registry();
-  const own = createPool({ DATABASE_URL: database.url }, logger, 2);
+  const own = createPool({ DATABASE_URL: world.database.url }, logger, 2);
   const lifecycle = new Lifecycle(logger);
   const upkeep = new Upkeep({ service, pool: own, logger, registry, lifecycle, batchSize: 2 });
   upkeeps.push(upkeep);

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import amqplib, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
-import { assertConsumerQueues, createEvent, deadLetterQueueName, queueName, type Topology } from '@board/service-kit';
+import { assertConsumerQueues, createEvent, deadLetterQueueName, type Topology } from '@board/service-kit';
 import { type AnyEvent } from '@board/service-kit/contracts';
-import { TEST_AMQP_URL, TcpProxy, deleteTopology, testTopology } from '@board/service-kit/testing';
+import { TEST_AMQP_URL, TestWorld } from '@board/service-kit/testing';
 import { listDeadLetters, replayDeadLetters, runDlq, type BrokerSettings, type Output } from '../src/dlq';
 
 /*
@@ -12,6 +12,7 @@ import { listDeadLetters, replayDeadLetters, runDlq, type BrokerSettings, type O
 const CONSUMER = 'dlq-tool';
 const RETRY_DELAYS = [1_000];
 
+let world: TestWorld;
 let topology: Topology;
 let queue: string;
 let dlq: string;
@@ -24,19 +25,18 @@ async function declareQueues(): Promise<void> {
 }
 
 beforeAll(async () => {
-  topology = testTopology();
-  queue = queueName(topology, CONSUMER);
+  world = await TestWorld.create({ redis: false, retryDelaysMs: RETRY_DELAYS });
+  topology = world.topology;
+  queue = world.ownQueue(CONSUMER);
   dlq = deadLetterQueueName(queue);
   settings = { url: TEST_AMQP_URL, queuePrefix: topology.queuePrefix };
   connection = await amqplib.connect(TEST_AMQP_URL);
+  world.onCleanUp(() => connection.close());
   channel = await connection.createChannel();
   await declareQueues();
 });
 
-afterAll(async () => {
-  await connection.close();
-  await deleteTopology(topology, [queue], RETRY_DELAYS);
-});
+afterAll(() => world.cleanUp());
 
 /** Three events that failed after some attempts, and a message that is no event at all. */
 let events: AnyEvent[];
@@ -167,9 +167,7 @@ describe('npm run dlq -- replay', () => {
   });
 
   it('loses and duplicates nothing when its connection dies halfway', async () => {
-    const broker = new URL(TEST_AMQP_URL);
-    const proxy = await TcpProxy.create({ host: broker.hostname, port: Number(broker.port || 5672) });
-    await proxy.start();
+    const proxy = await world.proxy(TEST_AMQP_URL);
     try {
       const cutAfterFirst = replayDeadLetters({ ...settings, url: proxy.urlFor(TEST_AMQP_URL) }, CONSUMER, { onReplayed: () => proxy.stop() });
       await expect(cutAfterFirst).rejects.toThrow();

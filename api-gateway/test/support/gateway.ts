@@ -1,26 +1,14 @@
-import { Redis, parseConfig } from '@board/service-kit';
-import { TEST_REDIS_URL, silentLogger, uniqueSuffix } from '@board/service-kit/testing';
+import { parseConfig, type Env } from '@board/service-kit';
+import { TestWorld, silentLogger } from '@board/service-kit/testing';
 import { configShape } from '../../src/config';
 import { start, type RunningService, type StartOptions } from '../../src/service';
 
-export { TEST_REDIS_URL };
+/** A test world for the gateway: a Redis key prefix of the test file's own; no database, no broker. */
+export const createGatewayWorld = (): Promise<TestWorld> => TestWorld.create({ broker: false });
 
-/** A Redis key prefix of this test file's own; deleteKeys removes what was written under it. */
-export const testKeyPrefix = () => `test:${uniqueSuffix()}:`;
-
-export function startGateway(env: Record<string, string>, options: StartOptions = {}): Promise<RunningService> {
-  const config = parseConfig(configShape, { NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: '0', REDIS_URL: TEST_REDIS_URL, ...env });
-  return start(config, { logger: silentLogger(), ...options });
-}
-
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL);
-  try {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-  } finally {
-    await redis.quit();
-  }
+/** Starts a gateway in `world` (stopped at its clean-up); `env` adds to or overrides the world's environment. */
+export async function startGateway(world: TestWorld, env: Env = {}, options: StartOptions = {}): Promise<RunningService> {
+  return world.track(await start(parseConfig(configShape, world.env(env)), { logger: silentLogger(), ...options }));
 }
 
 /** The value of one series in the Prometheus text format, e.g. metric('circuit_breaker_state', 'upstream="user"'). */

@@ -1,43 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createEvent, parseConfig, queueName, type Redis, type Topology } from '@board/service-kit';
+import { createEvent, parseConfig, type Env, type Topology } from '@board/service-kit';
 import { identityHeaders, type EventData, type EventType, type Identity, type Role } from '@board/service-kit/contracts';
-import { TEST_REDIS_URL, deleteTopology, publishRaw, uniqueSuffix, waitFor } from '@board/service-kit/testing';
+import { publishRaw, waitFor, type TestWorld } from '@board/service-kit/testing';
 import { configShape, type Config } from '../../src/config';
-import { SERVICE_NAME } from '../../src/config';
 
-export const REDIS_URL = TEST_REDIS_URL;
-
-/** A Redis key prefix of this test file's own. */
-export const testPrefix = () => `test:${uniqueSuffix()}:`;
-
-export function testConfig(topology: Topology, prefix: string, overrides: Record<string, string> = {}): Config {
-  return parseConfig(configShape, {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    PORT: '0',
-    REDIS_URL,
-    REDIS_KEY_PREFIX: prefix,
-    EVENTS_EXCHANGE: topology.exchange,
-    EVENTS_QUEUE_PREFIX: topology.queuePrefix,
-    ...overrides,
-  });
-}
+/** realtime-service's configuration in `world` (its Redis prefix, exchange and queue prefix). */
+export const testConfig = (world: TestWorld, overrides: Env = {}): Config => parseConfig(configShape, world.env(overrides));
 
 /** Resolves once the instance answers ready: subscribed to live events and consuming. */
 export function waitUntilReady(url: string): Promise<true> {
   return waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, { what: `${url} to be ready` });
 }
-
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
-export const removeTopology = (topology: Topology) => deleteTopology(topology, [queueName(topology, SERVICE_NAME)]);
 
 export const someone = (role: Role, userId: string = randomUUID()): Identity => ({ userId, role, sessionId: randomUUID() });
 

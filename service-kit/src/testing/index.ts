@@ -5,3 +5,4 @@ export * from './tcp-proxy';
 export * from './wait';
 export * from './logger';
 export * from './http';
+export * from './world';
