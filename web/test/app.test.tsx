@@ -1,0 +1,100 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Message, User } from '../src/api/types';
+import { App } from '../src/app/App';
+import { BoardProvider } from '../src/app/context';
+import { MessageItem } from '../src/features/board/MessageItem';
+import { SessionManager } from '../src/session/session';
+import { ada, apiError, fakeServer, issued, json } from './fake-api';
+
+/** The stream is not under test here: one that never opens. */
+class SilentSource extends EventTarget {
+  readonly CLOSED = 2;
+  readyState = 0;
+  onopen = null;
+  onerror = null;
+  close() {}
+}
+
+const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+const messages: Message[] = [
+  { id: 'm1', channel: 'general', body: hostile, createdAt: '2026-01-02T00:00:00.000Z', editedAt: null, author: null },
+  { id: 'm2', channel: 'general', body: 'mine', createdAt: '2026-01-01T00:00:00.000Z', editedAt: null, author: { id: ada.id, username: 'ada', displayName: 'Ada' } },
+];
+
+function renderApp(routes: Parameters<typeof fakeServer>[0]) {
+  const server = fakeServer(routes);
+  const session = new SessionManager({ fetch: server.fetch, cookies: () => 'csrf_token=' + 'c'.repeat(43), now: () => Date.now() });
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={client}>
+      <BoardProvider session={session}>
+        <App />
+      </BoardProvider>
+    </QueryClientProvider>,
+  );
+  return { server, session };
+}
+
+beforeEach(() => {
+  vi.stubGlobal('EventSource', SilentSource);
+  window.history.replaceState(null, '', '/');
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+describe('the client', () => {
+  it('logs in, then shows the board with bodies as text and authors as the API gave them', async () => {
+    const { server, session } = renderApp({
+      'POST /api/auth/refresh': () => apiError(401, 'INVALID_REFRESH_TOKEN'),
+      'POST /api/auth/login': () => json(200, issued('t1')),
+      'GET /api/messages': () => json(200, { messages, nextCursor: null }),
+      'POST /api/events/ticket': () => json(200, { ticket: 'k'.repeat(43), expiresIn: 30 }),
+    });
+    await session.restore();
+    await screen.findByRole('heading', { name: 'Log in' });
+    expect(window.location.pathname).toBe('/login');
+    await userEvent.type(screen.getByLabelText('Email'), 'ada@example.com');
+    await userEvent.type(screen.getByLabelText('Password'), 'correct-horse');
+    await userEvent.click(screen.getByRole('button', { name: 'Log in' }));
+    const feed = await screen.findByRole('feed');
+    await waitFor(() => expect(within(feed).getAllByRole('article')).toHaveLength(2));
+    const [other, mine] = within(feed).getAllByRole('article');
+    expect(other?.textContent).toContain(hostile);
+    expect(feed.querySelector('img, script')).toBeNull();
+    expect(within(other as HTMLElement).getByText('Author hidden')).toBeTruthy();
+    expect(within(other as HTMLElement).queryByRole('button', { name: 'Delete' })).toBeNull();
+    expect(within(mine as HTMLElement).getByRole('button', { name: 'Edit' })).toBeTruthy();
+    expect(server.calls.find((c) => c.route === 'GET /api/messages')?.authorization).toBe('Bearer t1');
+    session.dispose();
+  });
+
+  it('shows a wrong password as an alert and stays on the login screen', async () => {
+    const { session } = renderApp({
+      'POST /api/auth/refresh': () => apiError(401, 'INVALID_REFRESH_TOKEN'),
+      'POST /api/auth/login': () => json(401, { error: { code: 'INVALID_CREDENTIALS', message: 'Wrong email or password', requestId: 'r' } }),
+    });
+    await session.restore();
+    await userEvent.type(await screen.findByLabelText('Email'), 'ada@example.com');
+    await userEvent.type(screen.getByLabelText('Password'), 'nope');
+    await userEvent.click(screen.getByRole('button', { name: 'Log in' }));
+    expect((await screen.findByRole('alert')).textContent).toContain('Wrong email or password');
+  });
+});
+
+describe('MessageItem', () => {
+  const admin: User = { ...ada, id: 'admin', role: 'admin' };
+  it('lets an admin delete any message, in two presses, and edit only their own', async () => {
+    const remove = vi.fn(async () => undefined);
+    render(<MessageItem message={messages[1] as Message} user={admin} actions={{ edit: vi.fn(), remove }} />);
+    expect(screen.queryByRole('button', { name: 'Edit' })).toBeNull();
+    await userEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    expect(remove).not.toHaveBeenCalled();
+    await userEvent.click(screen.getByRole('button', { name: 'Delete this message' }));
+    expect(remove).toHaveBeenCalledWith('m2');
+  });
+});
