@@ -115,3 +115,18 @@ describe('SessionManager', () => {
     session.dispose();
   });
 });
+
+describe('SessionManager.reload', () => {
+  it('refreshes again until the token carries the new role the auth service learns a moment later', async () => {
+    const server = fakeServer({
+      'POST /api/auth/login': () => json(200, issued('a')),
+      'POST /api/auth/refresh': (_init, n) => json(200, issued(`r${n}`, { ...issued('x').user, role: n >= 3 ? 'member' : 'user' })),
+    });
+    const session = manager(server.fetch);
+    await session.login('ada@example.com', 'pw');
+    await session.reload('member');
+    expect(session.getState()).toMatchObject({ status: 'signedIn', user: { role: 'member' } });
+    expect(server.calls.filter((c) => c.route === 'POST /api/auth/refresh')).toHaveLength(3);
+    session.dispose();
+  });
+});

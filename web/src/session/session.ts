@@ -1,5 +1,5 @@
 import { ApiError, TOKEN_REFUSED } from '../api/errors';
-import type { TokenIssued, User } from '../api/types';
+import type { Role, TokenIssued, User } from '../api/types';
 
 export type SessionState =
   | { status: 'restoring' }
@@ -26,6 +26,8 @@ export interface SessionDeps {
 }
 
 const REFRESH_LOCK = 'board-session-refresh';
+/** Refreshes after a role change before giving up on seeing it (about 8 s in all). */
+const RELOAD_ATTEMPTS = 8;
 
 /** Outcome of a refresh: a token, the server's "no" (log in again), or no answer (try later). */
 type RefreshOutcome = 'ok' | 'refused' | 'failed';
@@ -91,11 +93,22 @@ export class SessionManager {
     this.end('ended', true);
   }
 
-  /** After a role change: a token that carries the new role. */
-  async reload(): Promise<void> {
-    const outcome = await this.refresh(true);
-    if (outcome === 'refused') this.ended();
-    if (outcome === 'failed') throw new ApiError(503, 'REFRESH_FAILED', 'Could not renew the session; try again.');
+  /**
+   * After a change to the account: a token that carries it. The auth service learns a new role
+   * from an event, a moment after the user service made it; given `role`, the refresh is tried
+   * again (with backoff, a few seconds at most) until the token carries that role.
+   */
+  async reload(role?: Role): Promise<void> {
+    for (let attempt = 0; ; attempt += 1) {
+      const outcome = await this.refresh(true);
+      if (outcome === 'refused') {
+        this.ended();
+        return;
+      }
+      if (outcome === 'failed') throw new ApiError(503, 'REFRESH_FAILED', 'Could not renew the session; try again.');
+      if (role === undefined || this.token?.user.role === role || attempt >= RELOAD_ATTEMPTS) return;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** Math.min(attempt, 4)));
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
-import type { User } from '../../api/types';
+import type { Role, User } from '../../api/types';
 import { useBoard } from '../../app/context';
 import { LiveStream, type LiveEventType, type LiveStatus } from '../../live/stream';
 import { addMessage, authorOf, fromLive, mergeNewest, messagesKey, removeAuthor, removeMessage, renameAuthor, replaceMessage, type LiveMessage, type Pages } from './cache';
@@ -56,7 +56,7 @@ export function useLiveBoard(channel: string, user: User): LiveStatus {
         case 'user.role_changed':
           // A token that carries the new role, then the pages as that role sees them.
           if (event.id === userId) {
-            void session.reload().then(() => client.invalidateQueries({ queryKey: ['messages'] }), () => undefined);
+            void session.reload(event.role as Role).then(() => client.invalidateQueries({ queryKey: ['messages'] }), () => undefined);
           }
           break;
       }

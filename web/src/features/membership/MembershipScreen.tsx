@@ -16,9 +16,9 @@ export function MembershipScreen({ user }: { user: User }) {
     setBusy(true);
     setError(undefined);
     try {
-      await api.becomeMember(passcode);
+      const { user: updated } = await api.becomeMember(passcode);
       // The role travels in the access token: a new one carries it, without logging out.
-      await session.reload();
+      await session.reload(updated.role);
       await client.invalidateQueries({ queryKey: ['messages'] });
       setPasscode('');
     } catch (caught) {
