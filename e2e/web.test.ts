@@ -163,6 +163,49 @@ describe('the web client', () => {
     for (const body of [before, during, after]) expect(await messageWith(watcher.page, body).count()).toBe(1);
   });
 
+  it("resumes through the browser's own EventSource reconnect (the resume cookie, no new ticket) when the server ends a stream", async () => {
+    const member = await tab();
+    const account = await signUp(member.page, 'native');
+    await becomeMember(member);
+    const { id } = await login(account.email, account.password);
+    const poster = await register('nativeposter');
+    const posterSession = await login(poster.email, poster.password);
+    const send = async (body: string) =>
+      expect((await call('POST', '/api/messages', { token: posterSession.accessToken, body: { channel: 'general', body } })).status).toBe(201);
+    const seen = `seen before ${uniqueName('m')}`;
+    await send(seen);
+    await messageWith(member.page, seen).getByText(poster.username, { exact: false }).waitFor();
+
+    const tickets: string[] = [];
+    const reconnects: { headers: Promise<Record<string, string>>; status: Promise<number | undefined> }[] = [];
+    member.page.on('request', (request) => {
+      if (request.url().includes('/api/events/ticket')) tickets.push(request.url());
+      else if (request.url().includes('/api/events?')) {
+        reconnects.push({ headers: request.allHeaders(), status: request.response().then((response) => response?.status()) });
+      }
+    });
+    // A demotion ends the member's stream at once (role_lowered); the browser reconnects by itself.
+    const admin = await login(environment.admin.email, environment.admin.password);
+    expect((await call('PATCH', `/api/users/${id}/role`, { token: admin.accessToken, body: { role: 'user' } })).status).toBe(200);
+    await member.page.getByTestId('role').filter({ hasText: 'user' }).waitFor({ timeout: 30_000 });
+    for (let waited = 0; reconnects.length === 0 && waited < 20_000; waited += 200) await new Promise((r) => setTimeout(r, 200));
+    expect(reconnects.length).toBeGreaterThan(0);
+    expect(await reconnects[0]!.status).toBe(200);
+    // The same URL (its ticket spent), with the id of the last event seen and the resume cookie.
+    const headers = await reconnects[0]!.headers;
+    expect(headers['last-event-id']).toMatch(/^\d+-\d+$/);
+    expect(headers.cookie).toMatch(/(?:^|; )sse_resume=[A-Za-z0-9_-]{43}(?:;|$)/);
+    await waitLive(member.page);
+
+    const after = `after the demotion ${uniqueName('m')}`;
+    await send(after);
+    const shown = messageWith(member.page, after);
+    await shown.waitFor();
+    await shown.getByText('Author hidden').waitFor();
+    // The reconnect was the browser's own, on the resume cookie: the client asked for no ticket.
+    expect(tickets).toEqual([]);
+  });
+
   it('removes the messages of a user an admin deletes from the other page, live', async () => {
     const admin = await tab();
     const watcher = await tab();
