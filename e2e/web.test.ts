@@ -227,6 +227,33 @@ describe('the web client', () => {
     await messageWith(watcher.page, body).waitFor({ state: 'detached', timeout: 30_000 });
   });
 
+  it('works from the keyboard alone: the skip link, posting with Ctrl+Enter, deleting with two presses', async () => {
+    const keys = await tab();
+    await signUp(keys.page, 'keys');
+    await waitLive(keys.page);
+    const page = keys.page;
+    const focused = () => page.evaluate(() => {
+      const active = (globalThis as unknown as { document: { activeElement: { id?: string; textContent?: string | null; tagName: string } | null } }).document.activeElement;
+      return active ? `${active.tagName.toLowerCase()}#${active.id ?? ''}:${(active.textContent ?? '').trim()}` : '';
+    });
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('a#:Skip to content');
+    // Tab until the composer has focus (a bounded walk through the page's controls).
+    for (let step = 0; step < 20 && !(await focused()).startsWith('textarea#composer'); step += 1) await page.keyboard.press('Tab');
+    expect(await focused()).toMatch(/^textarea#composer/);
+    const body = `typed ${uniqueName('k')}`;
+    await page.keyboard.type(body);
+    await page.keyboard.press('Control+Enter');
+    const mine = messageWith(page, body);
+    await mine.waitFor();
+    await mine.getByRole('button', { name: 'Delete' }).focus();
+    await page.keyboard.press('Enter');
+    // The confirmation takes the focus; Enter confirms.
+    expect(await focused()).toMatch(/^button#:Delete this message/);
+    await page.keyboard.press('Enter');
+    await mine.waitFor({ state: 'detached' });
+  });
+
   it('has no serious or critical accessibility violation on any screen (axe-core)', async () => {
     const visitor = await tab();
     const found: Record<string, string[]> = {};

@@ -86,7 +86,40 @@ describe('the client', () => {
   });
 });
 
+describe('the board', () => {
+  it('loads older pages on the keyset cursor, newest first', async () => {
+    const older: Message = { ...messages[1]!, id: 'm0', body: 'oldest', createdAt: '2025-12-31T00:00:00.000Z' };
+    const cursor = 'c'.repeat(86);
+    const { server, session } = renderApp({
+      'POST /api/auth/refresh': () => json(200, issued('t1')),
+      'GET /api/messages': (_init, _n, url) =>
+        json(200, url.searchParams.get('before') === cursor ? { messages: [older], nextCursor: null } : { messages, nextCursor: cursor }),
+      'POST /api/events/ticket': () => json(200, { ticket: 'k'.repeat(43), expiresIn: 30 }),
+    });
+    await session.restore();
+    const feed = await screen.findByRole('feed');
+    await waitFor(() => expect(within(feed).getAllByRole('article')).toHaveLength(2));
+    await userEvent.click(screen.getByRole('button', { name: 'Load older messages' }));
+    await waitFor(() => expect(within(feed).getAllByRole('article')).toHaveLength(3));
+    expect(within(feed).getAllByRole('article').map((article) => article.getAttribute('data-message-id'))).toEqual(['m1', 'm2', 'm0']);
+    expect(server.calls.filter((c) => c.route === 'GET /api/messages').map((c) => c.url.searchParams.get('channel'))).toEqual(['general', 'general']);
+    expect(screen.queryByRole('button', { name: 'Load older messages' })).toBeNull();
+    session.dispose();
+  });
+});
+
 describe('MessageItem', () => {
+  it('edits its own message in place', async () => {
+    const edit = vi.fn(async () => undefined);
+    render(<MessageItem message={messages[1] as Message} user={ada} actions={{ edit, remove: vi.fn() }} />);
+    await userEvent.click(screen.getByRole('button', { name: 'Edit' }));
+    const box = screen.getByLabelText('Edit message');
+    await userEvent.clear(box);
+    await userEvent.type(box, 'changed');
+    await userEvent.click(screen.getByRole('button', { name: 'Save' }));
+    expect(edit).toHaveBeenCalledWith('m2', 'changed');
+  });
+
   const admin: User = { ...ada, id: 'admin', role: 'admin' };
   it('lets an admin delete any message, in two presses, and edit only their own', async () => {
     const remove = vi.fn(async () => undefined);

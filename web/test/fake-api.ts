@@ -13,16 +13,16 @@ export const apiError = (status: number, code: string) => json(status, { error: 
  * A stand-in for the API at the far end of fetch: routes answer from a table, and every call is
  * recorded with the token it carried.
  */
-export function fakeServer(routes: Record<string, (init: RequestInit, calls: number) => Response | Promise<Response>>) {
-  const calls: { route: string; authorization: string | null; headers: Headers }[] = [];
+export function fakeServer(routes: Record<string, (init: RequestInit, calls: number, url: URL) => Response | Promise<Response>>) {
+  const calls: { route: string; url: URL; authorization: string | null; headers: Headers }[] = [];
   const fetch = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
-    const path = String(input).split('?')[0];
-    const route = `${init.method ?? 'GET'} ${path}`;
+    const url = new URL(String(input), 'https://board.test');
+    const route = `${init.method ?? 'GET'} ${url.pathname}`;
     const headers = new Headers(init.headers);
-    calls.push({ route, authorization: headers.get('authorization'), headers });
+    calls.push({ route, url, authorization: headers.get('authorization'), headers });
     const handler = routes[route];
     if (!handler) return apiError(404, 'NOT_FOUND');
-    return handler(init, calls.filter((c) => c.route === route).length);
+    return handler(init, calls.filter((c) => c.route === route).length, url);
   };
   return { fetch: fetch as typeof globalThis.fetch, calls };
 }
