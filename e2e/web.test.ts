@@ -95,6 +95,35 @@ describe('the web client', () => {
     await screenshot(user.page, 'board-user');
   });
 
+  it('refreshes one tab at a time: tabs of one browser that load together never present the refresh cookie at once, and share the token', async () => {
+    const first = await tab();
+    await signUp(first.page, 'tabs');
+    const spans: { start: number; end: number; status: number }[] = [];
+    first.context.on('request', (request) => {
+      if (!request.url().endsWith('/api/auth/refresh')) return;
+      const start = Date.now();
+      void request.response().then(async (response) => {
+        await response?.finished();
+        spans.push({ start, end: Date.now(), status: response?.status() ?? 0 });
+      });
+    });
+    const pages = [first.page, ...(await Promise.all([1, 2].map(() => first.context.newPage())))];
+    // Three tabs restore the session at the same moment (a reload and two new ones).
+    await Promise.all(pages.map((page, index) => (index === 0 ? page.reload() : page.goto('/'))));
+    // Every tab has a session that works: its stream opened with a ticket its token bought.
+    for (const page of pages) await waitLive(page);
+    await new Promise((r) => setTimeout(r, 1_000));
+    // A tab that waited for the lock while another refreshed takes the token that tab announced,
+    // so three tabs refresh at most three times, and usually once.
+    expect(spans.length).toBeGreaterThanOrEqual(1);
+    expect(spans.length).toBeLessThanOrEqual(3);
+    expect(spans.every((span) => span.status === 200)).toBe(true);
+    const ordered = [...spans].sort((a, b) => a.start - b.start);
+    // The Web Lock: each refresh starts after the one before it has its answer.
+    for (let index = 1; index < ordered.length; index += 1) expect(ordered[index]!.start).toBeGreaterThanOrEqual(ordered[index - 1]!.end - 5);
+    for (const page of pages.slice(1)) await page.close();
+  });
+
   it('never runs what a message says: posted <img onerror> and <script> stay text, in the poster\'s page and live in another', async () => {
     const poster = await tab();
     const watcher = await tab();
