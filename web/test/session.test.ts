@@ -116,6 +116,21 @@ describe('SessionManager', () => {
   });
 });
 
+describe('SessionManager.logout', () => {
+  it('renews an expired token so that the server ends the session, then signs out', async () => {
+    const server = fakeServer({
+      'POST /api/auth/login': () => json(200, issued('expired')),
+      'POST /api/auth/refresh': () => json(200, issued('fresh')),
+      'POST /api/auth/logout': (init) => (new Headers(init.headers).get('authorization') === 'Bearer fresh' ? json(204, null) : apiError(401, 'TOKEN_EXPIRED')),
+    });
+    const session = manager(server.fetch);
+    await session.login('ada@example.com', 'pw');
+    await session.logout();
+    expect(server.calls.filter((c) => c.route === 'POST /api/auth/logout').map((c) => c.authorization)).toEqual(['Bearer expired', 'Bearer fresh']);
+    expect(session.getState()).toEqual({ status: 'signedOut', reason: 'logged_out' });
+  });
+});
+
 describe('SessionManager.reload', () => {
   it('refreshes again until the token carries the new role the auth service learns a moment later', async () => {
     const server = fakeServer({

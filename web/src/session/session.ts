@@ -13,7 +13,7 @@ interface Token {
 }
 
 /** What tabs of this browser tell each other (same origin, so the same refresh cookie: one session). */
-type TabMessage = { type: 'token'; token: Token } | { type: 'signed-out' };
+type TabMessage = { type: 'token'; token: Token } | { type: 'signed-out'; reason: 'logged_out' | 'ended' };
 
 export interface SessionDeps {
   fetch: typeof fetch;
@@ -82,7 +82,8 @@ export class SessionManager {
   /** Ends this session on the server too; the tab is signed out whatever the server says. */
   async logout(everywhere = false): Promise<void> {
     try {
-      await this.request(everywhere ? '/api/auth/logout-all' : '/api/auth/logout', { method: 'POST' }, false);
+      // An expired token is renewed first: the server must end the session, not just this tab.
+      await this.request(everywhere ? '/api/auth/logout-all' : '/api/auth/logout', { method: 'POST' });
     } finally {
       this.end('logged_out', true);
     }
@@ -208,12 +209,12 @@ export class SessionManager {
     this.token = undefined;
     this.generation += 1;
     this.setState(reason ? { status: 'signedOut', reason } : { status: 'signedOut' });
-    if (tellTabs && wasSignedIn) this.post({ type: 'signed-out' });
+    if (tellTabs && wasSignedIn) this.post({ type: 'signed-out', reason: reason ?? 'ended' });
   }
 
   private onTabMessage(message: TabMessage): void {
     if (message.type === 'token') this.take(message.token);
-    else if (this.token) this.end('ended', false);
+    else if (this.token) this.end(message.reason, false);
   }
 
   private post(message: TabMessage): void {
