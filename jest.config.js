@@ -1,6 +1,6 @@
 // One Jest run covers every workspace. Tests import @board/service-kit from source, so no build
 // is needed for unit and integration tests; end-to-end tests start the built services.
-const workspaces = ['service-kit', 'auth-service', 'user-service', 'message-service', 'realtime-service', 'api-gateway', 'stack'];
+const workspaces = ['service-kit', 'auth-service', 'user-service', 'message-service', 'realtime-service', 'api-gateway', 'stack', 'backup'];
 
 const project = (name, rootDir, extra = {}) => ({
   displayName: name,

@@ -80,6 +80,12 @@ export const configShape = () => ({
   /** JWKS fetches per minute at most: bounds the refetches that tokens with made-up `kid`s can cause. */
   JWKS_REQUESTS_PER_MINUTE: positiveInt(10),
 
+  /**
+   * Whether visitors (no token) may read messages and channels and watch the event stream, with
+   * authors hidden; when false, those need an account (401), the stream a ticket or a token.
+   */
+  PUBLIC_READ: z.stringbool().default(true),
+
   CORS_ORIGINS: originList,
   BODY_LIMIT_BYTES: positiveInt(1_048_576),
 

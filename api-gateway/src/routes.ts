@@ -12,6 +12,8 @@ const ROUTE_FAMILIES: readonly RouteFamily[] = [
   { prefix: '/api/auth', upstream: 'auth' },
   { prefix: '/api/users', upstream: 'user' },
   { prefix: '/api/messages', upstream: 'message' },
+  { prefix: '/api/channels', upstream: 'message' },
+  { prefix: '/api/bookmarks', upstream: 'message' },
   { prefix: '/api/events', upstream: 'realtime' },
 ];
 
@@ -25,9 +27,16 @@ const PUBLIC_ROUTES = new Set([
   'HEAD /api/auth/.well-known/jwks.json',
   'GET /api/health',
   'HEAD /api/health',
-  'GET /api/events',
-  'HEAD /api/events',
 ]);
+
+/** Visitors' reads: public while PUBLIC_READ is on; message-service serves them the `user` view. */
+const PUBLIC_READS = new Set(['GET /api/messages', 'HEAD /api/messages', 'GET /api/channels', 'HEAD /api/channels']);
+
+/**
+ * The event stream: a native EventSource cannot send a token, so it comes with a ticket (which
+ * realtime-service redeems), or, while PUBLIC_READ is on, with neither, as a visitor.
+ */
+const STREAM_ROUTES = new Set(['GET /api/events', 'HEAD /api/events']);
 
 /**
  * The path as the upstreams' Express routers will match it (case-insensitive, trailing slash
@@ -43,7 +52,13 @@ export function routeFamilyOf(path: string): RouteFamily | undefined {
   return ROUTE_FAMILIES.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
 }
 
-export const isPublicRoute = (method: string, path: string): boolean => PUBLIC_ROUTES.has(`${method} ${path}`);
+/** Whether a request that carries no access token may go on to its upstream. */
+export function passesWithoutToken(req: Pick<Request, 'method' | 'path' | 'query'>, publicRead: boolean): boolean {
+  const route = `${req.method} ${routingPath(req)}`;
+  if (PUBLIC_ROUTES.has(route)) return true;
+  if (STREAM_ROUTES.has(route)) return publicRead || req.query.ticket !== undefined;
+  return publicRead && PUBLIC_READS.has(route);
+}
 
 export const isCredentialAttempt = (method: string, path: string): boolean =>
   method === 'POST' && (path === '/api/auth/login' || path === '/api/auth/register');

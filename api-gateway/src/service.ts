@@ -3,6 +3,7 @@ import {
   RevocationMirror,
   checks,
   openRedis,
+  runEvery,
   startService,
   type Logger,
   type Redis,
@@ -80,10 +81,8 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       jwksRequestsPerMinute: config.JWKS_REQUESTS_PER_MINUTE,
       fetchTimeoutMs: JWKS_FETCH_TIMEOUT_MS,
     });
-    const keyRefresh = setInterval(() => {
-      verifier.refreshKeys().catch((error: unknown) => logger.warn({ err: error }, 'could not read the JWKS; keeping the keys known so far'));
-    }, config.JWKS_REFRESH_INTERVAL_MS).unref();
-    lifecycle.onStop('jwks-refresh', () => clearInterval(keyRefresh));
+    // A failed read keeps the keys known so far.
+    runEvery({ name: 'jwks-refresh', everyMs: config.JWKS_REFRESH_INTERVAL_MS, task: () => verifier.refreshKeys(), logger, lifecycle });
 
     const app = createApp({
       logger,
@@ -100,6 +99,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
         verifier,
         revocations,
         rejections: gatewayMetrics.authRejections,
+        publicRead: config.PUBLIC_READ,
       },
     });
     return { app, exposed: { redis, upstreams } };

@@ -7,6 +7,7 @@ import {
   eventSettings,
   isProduction,
   port,
+  upkeepSettings,
   redisUrl,
   secret,
   type Env,
@@ -23,6 +24,7 @@ export const SERVICE_NAME = 'auth-service';
 export const configShape = (env: Env) => ({
   ...commonSettings,
   ...eventSettings,
+  ...upkeepSettings,
   PORT: port(3001),
   ...databaseSettings('auth'),
   REDIS_URL: redisUrl(),

@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from '@board/service-kit';
 
-export type LoginOutcome = 'success' | 'invalid_credentials';
+export type LoginOutcome = 'success' | 'invalid_credentials' | 'throttled';
 export type RefreshOutcome = 'rotated' | 'grace' | 'reuse_detected' | 'rejected';
 export type RevocationReason = 'logout' | 'logout_all' | 'session_delete' | 'password_change' | 'reuse_detected' | 'user_deleted';
 

@@ -5,9 +5,11 @@ import {
   RevocationList,
   checks,
   openRedis,
+  runEvery,
   openDatabase,
   startMessaging,
   startService,
+  startUpkeep,
   type EventServiceStartOptions,
   type Logger,
   type Redis,
@@ -21,13 +23,12 @@ import { Accounts } from './domain/accounts';
 import { seedAdmin } from './domain/admin-seed';
 import { PasswordHasher } from './domain/passwords';
 import { SessionRevocations } from './domain/revocations';
-import { cleanUpSessions } from './domain/session-cleanup';
+import { sessionCleanup } from './domain/session-cleanup';
 import { LoginThrottle } from './domain/login-throttle';
 import { SessionManager } from './domain/sessions';
 import { SigningKeys } from './domain/signing-keys';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
 import { createAuthMetrics } from './metrics';
-import { runEvery } from './periodic';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 const REDIS_STARTUP_WAIT_MS = 5_000;
@@ -125,10 +126,9 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       logger.warn('set both ADMIN_EMAIL and ADMIN_PASSWORD to seed the admin account; skipping');
     }
 
-    const keyCheck = runEvery('signing-key-check', config.SIGNING_KEY_CHECK_INTERVAL_MS, () => keys.refresh(), logger);
-    lifecycle.onStop('signing-key-check', () => keyCheck.stop());
-    const cleanup = runEvery('session-cleanup', config.SESSION_CLEANUP_INTERVAL_MS, () => cleanUpSessions(db, logger), logger);
-    lifecycle.onStop('session-cleanup', () => cleanup.stop());
+    runEvery({ name: 'signing-key-check', everyMs: config.SIGNING_KEY_CHECK_INTERVAL_MS, task: () => keys.refresh(), logger, lifecycle });
+    const upkeep = startUpkeep(parts, { service: SERVICE_NAME, pool, config });
+    upkeep.schedule(sessionCleanup(config.SESSION_CLEANUP_INTERVAL_MS));
 
     const app = createApp({
       logger,

@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { TcpProxy, expectErrorResponse, waitFor } from '@board/service-kit/testing';
+import { findRefreshTokenForUpdate } from '../src/data/sessions';
+import { tokenHash } from '../src/domain/tokens';
 import type { RunningService } from '../src/service';
 import {
   TEST_REDIS_URL,
@@ -77,6 +79,24 @@ describe('POST /api/auth/refresh', () => {
     expectErrorResponse(await request(url).get('/api/auth/sessions').set(asGateway(rotated)), 401, 'SESSION_REVOKED');
     const text = (await request(url).get('/metrics')).text;
     expect(text).toMatch(/auth_refresh_total\{[^}]*outcome="reuse_detected"[^}]*\} [1-9]/);
+  });
+
+  it('dates a rotation that happened while a refresh waited on the token as past, not future', async () => {
+    const client = await registerAndLogin(url);
+    // A refresh whose transaction began before a concurrent one rotated the token (it waits on the row lock).
+    const waiter = await service.pool.connect();
+    try {
+      await waiter.query('BEGIN');
+      await waiter.query('SELECT now()');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await refresh(url, client)).status).toBe(200);
+      const record = await findRefreshTokenForUpdate(waiter, tokenHash(client.refreshToken));
+      expect(record?.rotated).toBe(true);
+      expect(record?.rotatedMsAgo).toBeGreaterThanOrEqual(0);
+    } finally {
+      await waiter.query('ROLLBACK');
+      waiter.release();
+    }
   });
 
   it('without a grace window, lets only one of two concurrent refreshes with the same token win; the other is reuse', async () => {

@@ -16,7 +16,7 @@ import { ROOT, startStack, type RunningStack } from '../../stack/dist/stack';
 export type ServerName = keyof LocalServers;
 
 /** Every port a stack with two replicas of each service takes (replica 2 listens 10 above the first). */
-const STACK_PORTS = [3000, 3001, 3002, 3003, 3004, 3010, 3011, 3012, 3013, 3014, 8080, 8443];
+const STACK_PORTS = [3000, 3001, 3002, 3003, 3004, 3010, 3011, 3012, 3013, 3014, 8080, 8081, 8443];
 
 export const ADMIN_PASSWORD = 'chaos-admin-password';
 

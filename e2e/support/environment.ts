@@ -17,6 +17,8 @@ export interface E2eEnvironment {
    * again; `POST <controlUrl>/stop/<name>` stops one (SIGTERM) and answers once it has exited.
    */
   controlUrl: string;
+  /** nginx's stub_status, on the edge's internal status port. */
+  edgeStatusUrl: string;
   runDir: string;
 }
 

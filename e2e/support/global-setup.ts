@@ -26,7 +26,7 @@ export default async function globalSetup(): Promise<void> {
   const stack = await startStack({
     namespace,
     // Every port of the stack, the replicas' 3010 and 3014 included.
-    portOffset: await freePortOffset([3000, 3001, 3002, 3003, 3004, 3010, 3014, 8080, 8443], 20_000, 360),
+    portOffset: await freePortOffset([3000, 3001, 3002, 3003, 3004, 3010, 3014, 8080, 8081, 8443], 20_000, 360),
     scale: E2E_SCALE,
     overrides: {
       NODE_ENV: 'test',
@@ -53,6 +53,7 @@ export default async function globalSetup(): Promise<void> {
     admin,
     memberPasscode,
     runDir: stack.runDir,
+    edgeStatusUrl: `http://127.0.0.1:${stack.plan.edge.statusPort}/stub_status`,
     serviceUrls: Object.fromEntries(stack.plan.services.map((service) => [service.name, stack.serviceUrl(service.name)])),
   });
 }

@@ -19,12 +19,28 @@ export class Stream {
   static async open(token: string, channels: string, lastEventId?: string): Promise<Stream> {
     const ticket = await call<{ ticket: string }>('POST', '/api/events/ticket', { token });
     if (ticket.status !== 200) throw new Error(`ticket: ${ticket.status} ${JSON.stringify(ticket.body)}`);
-    const source = openEventSource(
-      `/api/events?ticket=${encodeURIComponent(ticket.body.ticket)}&channels=${channels}`,
-      lastEventId ? { 'last-event-id': lastEventId } : {},
-    );
+    return Stream.connect(`/api/events?ticket=${encodeURIComponent(ticket.body.ticket)}&channels=${channels}`, lastEventId);
+  }
+
+  /** Opens the stream as a visitor: neither ticket nor token. */
+  static openAsVisitor(channels: string, lastEventId?: string): Promise<Stream> {
+    return Stream.connect(`/api/events?channels=${channels}`, lastEventId);
+  }
+
+  private static async connect(path: string, lastEventId: string | undefined): Promise<Stream> {
+    const source = openEventSource(path, lastEventId ? { 'last-event-id': lastEventId } : {});
     const stream = new Stream(source);
-    const types = ['message.created', 'message.updated', 'message.deleted', 'user.updated', 'user.role_changed', 'user.registered', 'user.deleted', 'resync'];
+    const types = [
+      'message.created',
+      'message.updated',
+      'message.deleted',
+      'message.likes_changed',
+      'user.updated',
+      'user.role_changed',
+      'user.registered',
+      'user.deleted',
+      'resync',
+    ];
     for (const type of types) {
       source.addEventListener(type, (event) => {
         stream.events.push({ type, id: event.lastEventId, data: JSON.parse(event.data) as Record<string, unknown> });

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { amqpUrl, commonSettings, connectionPassword, databaseSettings, eventSettings, port } from '@board/service-kit';
+import { amqpUrl, commonSettings, connectionPassword, databaseSettings, eventSettings, port, upkeepSettings } from '@board/service-kit';
 
 export const SERVICE_NAME = 'message-service';
 
@@ -7,6 +7,7 @@ export const SERVICE_NAME = 'message-service';
 export const configShape = () => ({
   ...commonSettings,
   ...eventSettings,
+  ...upkeepSettings,
   PORT: port(3003),
   ...databaseSettings('messages'),
   AMQP_URL: amqpUrl(),

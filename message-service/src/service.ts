@@ -1,10 +1,10 @@
 import path from 'node:path';
 import {
-  Counter,
   checks,
   openDatabase,
   startMessaging,
   startService,
+  startUpkeep,
   type AmqpConnection,
   type Database,
   type EventServiceStartOptions,
@@ -13,7 +13,9 @@ import {
 import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
 import { MessageBoard } from './domain/board';
+import { Bookmarks } from './domain/bookmarks';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
+import { createMessageMetrics } from './metrics';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 
@@ -29,6 +31,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
   return startService({ name: SERVICE_NAME, config, logger: options.logger }, async (parts) => {
     const { logger, metrics, lifecycle } = parts;
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
+    startUpkeep(parts, { service: SERVICE_NAME, pool, config });
 
     const messaging = await startMessaging(parts, {
       service: SERVICE_NAME,
@@ -38,18 +41,12 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       consume: { consumer: CONSUMER, routingKeys: CONSUMED_EVENTS, handle: eventHandler, retryDelaysMs: options.retryDelaysMs },
     });
 
-    const board = new MessageBoard({
-      db: messaging.db,
-      messagesPosted: new Counter({
-        name: 'messages_posted_total',
-        help: 'Messages posted (POST /api/messages that committed)',
-        registers: [metrics.registry],
-      }),
-    });
+    const board = new MessageBoard({ db: messaging.db, messagesPosted: createMessageMetrics(metrics.registry).messagesPosted });
     const app = createApp({
       logger,
       metrics,
       board,
+      bookmarks: new Bookmarks(messaging.db),
       isDraining: () => lifecycle.isShuttingDown,
       trustProxyHops: config.TRUST_PROXY_HOPS,
       readiness: { postgres: checks.postgres(pool), rabbitmq: checks.rabbitmq(messaging.connection, messaging) },

@@ -15,6 +15,8 @@ const message = (overrides: Partial<StoredMessage> = {}): StoredMessage => ({
   editedAt: null,
   authorName: { username: 'ada', displayName: 'Ada' },
   version: 1,
+  likeCount: 0,
+  likedByMe: false,
   ...overrides,
 });
 

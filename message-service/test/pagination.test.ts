@@ -115,13 +115,14 @@ describe('keyset pagination', () => {
       // values) after a few runs: plan that one.
       await tx.query('SET LOCAL enable_seqscan = off');
       await tx.query('SET LOCAL plan_cache_mode = force_generic_plan');
-      await pageOfChannel(tx, 'general', undefined, 51);
-      await pageOfChannel(tx, 'general', { createdAt: '2030-01-01T00:00:00.000000Z', id: randomUUID() }, 51);
+      const viewer = randomUUID();
+      await pageOfChannel(tx, 'general', viewer, undefined, 51);
+      await pageOfChannel(tx, 'general', viewer, { createdAt: '2030-01-01T00:00:00.000000Z', id: randomUUID() }, 51);
       const explain = async (execute: string) =>
         (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${execute}`)).rows.map((row) => row['QUERY PLAN']).join('\n');
       return {
-        latest: await explain(`EXECUTE "messages-latest-page"('general', 51)`),
-        before: await explain(`EXECUTE "messages-page-before"('general', '2030-01-01T00:00:00Z', '${randomUUID()}', 51)`),
+        latest: await explain(`EXECUTE "messages-latest-page"('general', 51, '${viewer}')`),
+        before: await explain(`EXECUTE "messages-page-before"('general', '2030-01-01T00:00:00Z', '${randomUUID()}', 51, '${viewer}')`),
       };
     });
     for (const plan of Object.values(plans)) {

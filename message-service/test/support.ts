@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { parseConfig, queueName, type Topology } from '@board/service-kit';
-import { identityHeaders, type Role } from '@board/service-kit/contracts';
+import { identityHeaders, type EventEnvelope, type Role } from '@board/service-kit/contracts';
 import {
   TEST_AMQP_URL,
   createTestDatabase,
   deleteTopology,
   observeEvents,
+  publishRaw,
   testTopology,
   uniqueSuffix,
+  waitFor,
   type ObservedEvents,
 } from '@board/service-kit/testing';
 import { configShape } from '../src/config';
@@ -33,7 +35,24 @@ export interface TestContext {
   seedUser: (role: Role) => Promise<TestUser>;
   /** Identity headers as the gateway would send them for `user`. */
   as: (user: { id: string; role: Role }) => Record<string, string>;
+  /** Runs `act` and checks that nothing a request could change (any table, the outbox) changed. */
+  expectNothingChanged: (act: () => Promise<unknown>) => Promise<void>;
+  /** Publishes `event` as its producer would and waits until message-service has handled it. */
+  deliver: (event: EventEnvelope) => Promise<void>;
   stop: () => Promise<void>;
+}
+
+/** Everything a request could change: messages, authors, channels, likes, bookmarks and the outbox. */
+async function snapshot(service: RunningService) {
+  const rows = async (sql: string) => (await service.db.query(sql)).rows;
+  return {
+    messages: await rows('SELECT * FROM messages ORDER BY id'),
+    authors: await rows('SELECT * FROM authors ORDER BY id'),
+    channels: await rows('SELECT * FROM channels ORDER BY name'),
+    likes: await rows('SELECT * FROM likes ORDER BY message_id, user_id'),
+    bookmarks: await rows('SELECT * FROM bookmarks ORDER BY user_id, message_id'),
+    outbox: await rows('SELECT id FROM outbox ORDER BY seq'),
+  };
 }
 
 /** Starts message-service on its own database, exchange and queues, plus an event observer. */
@@ -67,6 +86,18 @@ export async function startTestService(label: string): Promise<TestContext> {
     eventLog: observer,
     seedUser,
     as: ({ id, role }) => identityHeaders({ userId: id, role, sessionId: randomUUID() }),
+    deliver: async (event) => {
+      await publishRaw(topology, event.type, event);
+      await waitFor(
+        async () => (await service.db.query('SELECT 1 FROM processed_events WHERE event_id = $1', [event.id])).rowCount === 1,
+        { what: `${event.type} ${event.id} to be handled` },
+      );
+    },
+    expectNothingChanged: async (act) => {
+      const before = await snapshot(service);
+      await act();
+      expect(await snapshot(service)).toEqual(before);
+    },
     stop: async () => {
       await observer.stop();
       await service.stop();

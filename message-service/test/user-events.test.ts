@@ -3,7 +3,7 @@ import request from 'supertest';
 import { createEvent } from '@board/service-kit';
 import { type EventEnvelope } from '@board/service-kit/contracts';
 import { publishRaw, waitFor, waitForDeadLetters } from '@board/service-kit/testing';
-import { holdUserForPosting } from '../src/data/deleted-users';
+import { holdUserForWriting } from '../src/data/deleted-users';
 import { insertMessage } from '../src/data/messages';
 import { startTestService, type TestContext, type TestUser } from './support';
 
@@ -108,7 +108,7 @@ describe('after a user is deleted', () => {
     const inFlight = await ctx.service.db.pool.connect();
     try {
       await inFlight.query('BEGIN');
-      await holdUserForPosting(inFlight, author.id);
+      await holdUserForWriting(inFlight, author.id);
       await insertMessage(inFlight, { id: randomUUID(), channel: 'general', authorId: author.id, body: 'in flight' });
       const deletion = createEvent('user-service', 'user.deleted', { id: author.id }, 2);
       await publishRaw(ctx.topology, deletion.type, deletion);

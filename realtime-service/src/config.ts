@@ -22,6 +22,8 @@ export const configShape = () => ({
   MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1_000_000).default(20),
   /** Open streams one client address may hold across every instance (visitors included; offices share addresses). */
   MAX_STREAMS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(100),
+  /** Open visitor streams (no account) one client address may hold, counted within MAX_STREAMS_PER_ADDRESS too. */
+  MAX_VISITOR_STREAMS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(20),
   /** The reconnection delay announced to clients (the SSE `retry:` field). */
   SSE_RETRY_MS: z.coerce.number().int().min(500).max(60_000).default(3_000),
   /**

@@ -11,6 +11,7 @@ export interface RealtimeMetrics {
   readonly delivered: Counter<'type'>;
   readonly closed: Counter<'reason'>;
   readonly resyncs: Counter<'reason'>;
+  readonly replays: Counter;
   readonly fanoutLatency: Histogram;
 }
 
@@ -34,6 +35,11 @@ export function createRealtimeMetrics(registry: Registry): RealtimeMetrics {
       name: 'sse_resyncs_total',
       help: 'Reconnecting clients told to reload instead of replaying, by reason',
       labelNames: ['reason'] as const,
+      registers,
+    }),
+    replays: new Counter({
+      name: 'sse_replays_total',
+      help: 'Reconnecting clients brought up to date from the event log (the others resynced, see sse_resyncs_total)',
       registers,
     }),
     fanoutLatency: new Histogram({

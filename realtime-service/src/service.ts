@@ -69,6 +69,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
     const slots = new StreamSlots(redis, prefix, {
       perUser: config.MAX_STREAMS_PER_USER,
       perAddress: config.MAX_STREAMS_PER_ADDRESS,
+      visitorsPerAddress: config.MAX_VISITOR_STREAMS_PER_ADDRESS,
       // A few heartbeats: slots of an instance that died stop counting within that.
       leaseMs: config.HEARTBEAT_INTERVAL_MS * 3,
     });

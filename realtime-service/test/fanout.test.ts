@@ -120,6 +120,7 @@ describe('resuming with Last-Event-ID', () => {
     await watcher.waitFor((received) => received.length === 4, 'the missed events to be appended');
     const missed = watcher.received.slice(1);
 
+    const replaysBefore = await metricValue(b.url, 'sse_replays_total');
     const resumed = await listen(b, member, '', { 'last-event-id': lastSeen });
     await resumed.waitFor((received) => received.length >= 3, 'the replay');
     await publish(topology, 'message.created', messageData('general', randomUUID(), 'live'));
@@ -128,6 +129,7 @@ describe('resuming with Last-Event-ID', () => {
 
     expect(resumed.received).toEqual([...missed, watcher.received[4]]);
     expect(resumed.received.map((event) => event.data.body)).toEqual(expect.arrayContaining(['missed 1', 'missed 2', 'missed 3', 'live']));
+    expect(await metricValue(b.url, 'sse_replays_total')).toBe(replaysBefore + 1);
   });
 
   it('takes lastEventId from the query when the header cannot be set', async () => {
@@ -166,6 +168,7 @@ describe('resuming with Last-Event-ID', () => {
     const { first, last } = await a.eventLog.bounds();
     expect(isAfter(first!, early)).toBe(true);
 
+    const replaysBefore = await metricValue(b.url, 'sse_replays_total');
     const reader = await read(b, member, { 'last-event-id': early });
     const [resync] = await reader.waitForEvents(1);
     expect(resync).toEqual({ id: last, event: 'resync', data: JSON.stringify({ reason: 'too_old' }) });
@@ -174,6 +177,7 @@ describe('resuming with Last-Event-ID', () => {
     expect(frames.map((frame) => frame.event)).toEqual(['resync', 'message.created']);
     expect(JSON.parse(frames[1]!.data)).toEqual(live.data);
     expect(await metricValue(b.url, 'sse_resyncs_total', { reason: 'too_old' })).toBe(1);
+    expect(await metricValue(b.url, 'sse_replays_total')).toBe(replaysBefore);
   });
 
   it('sends resync for a Last-Event-ID that is not a stream id', async () => {

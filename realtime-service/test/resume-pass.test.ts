@@ -143,9 +143,21 @@ describe('resume passes', () => {
     await waitFor(async () => (await redis.exists(key)) === 0, { timeoutMs: LEASE_MS * 3, what: 'the pass to lapse' });
   });
 
-  it('gives no pass to a stream opened with the gateway identity (that client can send its token again)', async () => {
-    const reader = await open('', asHeaders(someone('member')));
-    expect(reader.status).toBe(200);
-    expect(reader.response.headers['set-cookie']).toBeUndefined();
+  it('gives no pass to a stream opened with the gateway identity (that client can send its token again), nor to a visitor', async () => {
+    for (const headers of [asHeaders(someone('member')), {}]) {
+      const reader = await open('', headers);
+      expect(reader.status).toBe(200);
+      expect(reader.response.headers['set-cookie']).toBeUndefined();
+    }
+  });
+
+  it('opens a stream without a ticket as the holder of a good pass, not as a visitor', async () => {
+    const identity = someone('member');
+    const first = await open(`?ticket=${await ticketFor(identity)}`);
+    const pass = passOf(first);
+    first.close();
+    const again = await open('', { cookie: `sse_resume=${pass}` });
+    expect(again.status).toBe(200);
+    expect(JSON.parse((await redis.get(`${prefix}sse-resume:${passOf(again)}`)) ?? 'null')).toEqual(identity);
   });
 });

@@ -101,9 +101,11 @@ describe('stream tickets', () => {
 });
 
 describe('opening a stream', () => {
-  it('answers 401 without a ticket or gateway identity', async () => {
-    await expectError(await openStream(''), 401, 'UNAUTHORIZED');
+  // Neither ticket nor identity is a visitor (visitors.test.ts); identity headers that make no identity are not.
+  it('answers 401 to identity headers that do not make an identity', async () => {
     await expectError(await openStream('', { 'x-user-id': 'someone', 'x-user-role': 'admin' }), 401, 'UNAUTHORIZED');
+    const { 'x-session-id': _session, ...withoutSession } = asHeaders(someone('admin'));
+    await expectError(await openStream('', withoutSession), 401, 'UNAUTHORIZED');
   });
 
   it('accepts the identity the gateway forwards and answers as an EventSource expects', async () => {

@@ -82,7 +82,7 @@ describe('caps on open streams', () => {
 
 describe('stream slots of an instance that stops renewing', () => {
   it('When a holder vanishes without releasing, Then its slots lapse with their lease', async () => {
-    const slots = new StreamSlots(redis, `${prefix}lapse:`, { perUser: 1, perAddress: 10, leaseMs: 300 });
+    const slots = new StreamSlots(redis, `${prefix}lapse:`, { perUser: 1, perAddress: 10, visitorsPerAddress: 10, leaseMs: 300 });
     slots.stop(); // as a crashed instance: it renews nothing and releases nothing
     const holder = { userId: randomUUID(), address: '192.0.2.1' };
     expect((await slots.claim(holder)).granted).toBe(true);

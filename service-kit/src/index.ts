@@ -26,6 +26,7 @@ export { currentContext, runInContext, type WorkContext } from './runtime/contex
 export { createLogger, type Logger, type LoggerOptions } from './runtime/logger';
 export { Counter, Gauge, Histogram, Registry, createMetrics, sharedMetric, type ServiceMetrics } from './runtime/metrics';
 export { Lifecycle } from './runtime/lifecycle';
+export { runEvery, type PeriodicTaskOptions } from './runtime/periodic';
 export {
   startService,
   type EventServiceStartOptions,
@@ -58,12 +59,22 @@ export { checks, healthRouter, type ReadinessCheck, type ReadinessChecks } from 
 export { metricsEndpoint, requestMetrics } from './runtime/metrics';
 export { DISPLAY_NAME_MAX, cleanDisplayName, displayNameField, onlyFields, uuidParam, validate, validated } from './http/validation';
 export { cursorQuery, decodeCursor, encodeCursor, limitQuery, pageFrom, sortTimeSql, type PagePosition, type PagedRow } from './http/paging';
-export { callerOf, requireIdentity, requireRole } from './http/identity';
+export { callerOf, optionalIdentity, requireIdentity, requireRole, viewerOf } from './http/identity';
 
 // postgres: the pool, migrations, and the transactions that record events in the outbox
 export { createPool, postgresClientConfig, withTransaction, type DatabaseSettings, type PoolClient, type Queryable } from './postgres/pool';
 export { migrate, migrateAndExit, openDatabase, type MigrationSettings } from './postgres/migrations';
 export { Database, Transaction } from './postgres/database';
+export {
+  Upkeep,
+  handledEventPruning,
+  outboxPruning,
+  startUpkeep,
+  upkeepSettings,
+  type UpkeepConfig,
+  type UpkeepJob,
+  type UpkeepOptions,
+} from './postgres/upkeep';
 
 // redis: clients, revocations, failure limits
 export { Redis, closeRedis, createRedis, openRedis, redisReady, type OpenRedisOptions } from './redis/client';

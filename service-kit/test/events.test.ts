@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { Registry } from 'prom-client';
 import { createPool } from '../src/postgres/pool';
 import { Database } from '../src/postgres/database';
 import { AmqpConnection } from '../src/events/connection';
@@ -63,10 +64,10 @@ function connect(name: string): AmqpConnection {
   return connection;
 }
 
-function startProducer() {
+function startProducer(registry?: Registry) {
   const connection = connect('producer');
   const publisher = new EventPublisher(connection, topology, logger, 2_000);
-  const relay = new OutboxRelay({ pool, publisher, logger, pollIntervalMs: 50 });
+  const relay = new OutboxRelay({ pool, publisher, logger, registry, pollIntervalMs: 50 });
   const db = new Database(pool, 'kit-test', () => relay.nudge());
   relay.start();
   started.push({ close: () => relay.stop() });
@@ -103,6 +104,15 @@ async function startConsumer(consumerName: string, db: Database, behaviour: (eve
 const effectsOf = async (eventId: string) =>
   (await pool.query('SELECT note FROM effects WHERE event_id = $1', [eventId])).rows.map((row) => row.note as string);
 
+/** The outbox relay's gauges as a scrape reads them. */
+async function gauges(registry: Registry): Promise<Record<string, number>> {
+  const read = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]!.value;
+  return {
+    outbox_pending_events: await read('outbox_pending_events'),
+    outbox_oldest_pending_age_seconds: await read('outbox_oldest_pending_age_seconds'),
+  };
+}
+
 const pendingCount = async () =>
   Number((await pool.query('SELECT count(*) FROM outbox WHERE published_at IS NULL')).rows[0].count);
 
@@ -127,15 +137,20 @@ describe('transactional outbox and consumers', () => {
 
   it('keeps events while the broker is unreachable and publishes them once it is back', async () => {
     await proxy.stop();
-    const { db } = startProducer();
+    const registry = new Registry();
+    const { db } = startProducer(registry);
     const event = await db.transaction((tx) => tx.recordEvent('user.deleted', { id: randomUUID() }));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await pendingCount()).toBe(1);
+    const waiting = await gauges(registry);
+    expect(waiting.outbox_pending_events).toBe(1);
+    expect(waiting.outbox_oldest_pending_age_seconds).toBeGreaterThanOrEqual(0.3);
 
     await proxy.start();
     await startConsumer('listener', db);
     await waitFor(async () => (await effectsOf(event.id)).length === 1, { what: 'the event after the broker came back' });
     expect(await pendingCount()).toBe(0);
+    expect(await gauges(registry)).toEqual({ outbox_pending_events: 0, outbox_oldest_pending_age_seconds: 0 });
   });
 
   it('reconnects publisher and consumer when the broker goes away and comes back', async () => {

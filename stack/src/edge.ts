@@ -50,6 +50,7 @@ export function renderNginx(plan: StackPlan, runDir: string, overrides: Record<s
     HTTPS_PORT: String(plan.edge.httpsPort),
     NGINX_HTTP_LISTEN: `127.0.0.1:${plan.edge.httpPort}`,
     NGINX_HTTPS_LISTEN: `127.0.0.1:${plan.edge.httpsPort}`,
+    NGINX_STATUS_LISTEN: `127.0.0.1:${plan.edge.statusPort}`,
     TLS_CERT_DIR: path.join(runDir, 'certs'),
     ACME_WEBROOT: path.join(runDir, 'acme'),
     WEB_ROOT: WEB_DIST,

@@ -42,6 +42,8 @@ export interface ServicePlan {
 export interface EdgePlan {
   httpsPort: number;
   httpPort: number;
+  /** stub_status, for the nginx exporter (never published). */
+  statusPort: number;
   /** host:port of every gateway replica, for nginx's upstream block. */
   gatewayUpstreams: string[];
   serverName: string;
@@ -136,6 +138,7 @@ export function planStack(compose: Map<string, ComposeService>, options: PlanOpt
     edge: {
       httpsPort,
       httpPort: 8080 + offset,
+      statusPort: 8081 + offset,
       gatewayUpstreams: (portsOf.get(gatewayHost!) ?? [3000 + offset]).map((port) => `127.0.0.1:${port}`),
       serverName: nginx?.environment.SERVER_NAME || 'localhost',
     },

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { loadCompose, parseDotEnv, type Env } from './compose';
 import { WEB_DIST, ensureCertificate, nginxBinary, renderNginx } from './edge';
@@ -151,7 +152,6 @@ async function waitReady(url: string, deadline: number, name: string, started: M
 }
 
 async function waitForPort(port: number, deadline: number, started: Managed[], runDir: string): Promise<void> {
-  const net = await import('node:net');
   for (;;) {
     assertAlive(started, runDir);
     const open = await new Promise<boolean>((resolve) => {

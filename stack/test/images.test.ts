@@ -234,6 +234,22 @@ replay(`image recipes replayed without a Docker engine${isolation.available ? ''
     });
   });
 
+  // Its runtime stage starts FROM postgres:16-alpine (pg_dump and pgBackRest of the production
+  // server's image), which this Debian host cannot stand in for (base-images.ts): the replay
+  // covers the build stage, the CI's compose job builds and runs the whole image.
+  describe('backup image (backup/Dockerfile), its build stage', () => {
+    it('compiles the backup service and leaves a runtime tree of compiled code and production dependencies', async () => {
+      const image = await builder.build({ contextDir: ROOT, dockerfile: path.join(ROOT, 'backup', 'Dockerfile'), target: 'build' });
+      const present = (file: string) => fileInImage(image, file) !== undefined;
+      for (const file of ['/out/backup/dist/main.js', '/out/backup/dist/cli.js', '/out/service-kit/dist/index.js', '/out/node_modules/prom-client', '/out/node_modules/pg']) {
+        expect([file, present(file)]).toEqual([file, true]);
+      }
+      for (const file of ['/out/backup/src', '/out/backup/test', '/out/node_modules/typescript', '/out/node_modules/jest', '/out/auth-service']) {
+        expect([file, present(file)]).toEqual([file, false]);
+      }
+    }, 480_000);
+  });
+
   describe('nginx image (nginx/Dockerfile)', () => {
     it('renders its templates, makes a certificate and passes `nginx -t` through its entrypoint', async () => {
       const image = await builder.build({ contextDir: ROOT, dockerfile: path.join(ROOT, 'nginx', 'Dockerfile') });

@@ -1,11 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { createPool, migrate } from '@board/service-kit';
-import { silentLogger } from '@board/service-kit/testing';
+import { freePort, silentLogger } from '@board/service-kit/testing';
 import { ROOT } from '../src/stack';
 import { startScratchPostgres, type ScratchPostgres } from './support/scratch-postgres';
+import { startProcess, waitUntilReady } from './support/processes';
 
 const SCRIPT = path.join(ROOT, 'postgres', 'init', '10-service-databases.sh');
+const MONITORING_SCRIPT = path.join(ROOT, 'postgres', 'init', '20-monitoring-role.sh');
+const MONITORING_PASSWORD = `mo/+=#@:?'"\\nitor`;
 
 /** Each service's database, the variable its role's password comes from, and a password holding every URL-reserved character and SQL quotes. */
 const DATABASES = [
@@ -16,8 +19,8 @@ const DATABASES = [
 const passwords = Object.fromEntries(DATABASES.map((entry) => [entry.variable, entry.password]));
 
 /** The init script as the official postgres image runs it: as the superuser, over the Unix socket. */
-const runInit = (server: ScratchPostgres, env: Record<string, string>) =>
-  spawnSync('sh', [SCRIPT], {
+const runInit = (server: ScratchPostgres, env: Record<string, string>, script = SCRIPT) =>
+  spawnSync('sh', [script], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, PGHOST: server.socketDir, PGPORT: String(server.port), POSTGRES_USER: 'postgres', POSTGRES_DB: 'postgres', ...env },
   });
@@ -85,5 +88,54 @@ describe('postgres/init: one role per service, owning only its own database', ()
         await expect(server.connect(role, password, other)).rejects.toMatchObject({ code: '42501', message: `permission denied for database "${other}"` });
       },
     );
+  });
+
+  describe('the exporter\'s role', () => {
+    it('is not created without its password', () => {
+      const result = runInit(server, {}, MONITORING_SCRIPT);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toMatch(/not set: MONITORING_DATABASE_PASSWORD/);
+    });
+
+    describe('once created', () => {
+      beforeAll(() => {
+        const result = runInit(server, { MONITORING_DATABASE_PASSWORD: MONITORING_PASSWORD }, MONITORING_SCRIPT);
+        if (result.status !== 0) throw new Error(`init script failed: ${result.stderr}`);
+      });
+
+      it('reads the statistics of every database, is no superuser, and cannot connect to a service\'s database', async () => {
+        const client = await server.connect('monitoring', MONITORING_PASSWORD, 'postgres');
+        try {
+          const { rows } = await client.query<{ superuser: boolean; monitor: boolean; size: string }>(
+            `SELECT r.rolsuper AS superuser, pg_has_role(current_user, 'pg_monitor', 'member') AS monitor, pg_database_size('auth')::text AS size
+               FROM pg_roles r WHERE r.rolname = current_user`,
+          );
+          expect(rows).toEqual([{ superuser: false, monitor: true, size: expect.stringMatching(/^\d+$/) }]);
+        } finally {
+          await client.end();
+        }
+        await expect(server.connect('monitoring', MONITORING_PASSWORD, 'auth')).rejects.toMatchObject({ code: '42501' });
+      });
+
+      it('is all postgres-exporter needs: it scrapes with no error', async () => {
+        const port = await freePort();
+        const exporter = startProcess('prometheus-postgres-exporter', [`--web.listen-address=127.0.0.1:${port}`], {
+          PATH: process.env.PATH,
+          DATA_SOURCE_URI: `127.0.0.1:${server.port}/postgres?sslmode=disable`,
+          DATA_SOURCE_USER: 'monitoring',
+          DATA_SOURCE_PASS: MONITORING_PASSWORD,
+        });
+        try {
+          await waitUntilReady(`http://127.0.0.1:${port}/metrics`, exporter);
+          const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          expect(text).toMatch(/^pg_up 1$/m);
+          expect(text).toMatch(/^pg_exporter_last_scrape_error 0$/m);
+          expect(text).toMatch(/^pg_database_size_bytes\{datname="auth"[^}]*\} \d+/m);
+          expect(text).toMatch(/^pg_settings_max_connections\{[^}]*\} \d+/m);
+        } finally {
+          await exporter.stop();
+        }
+      });
+    });
   });
 });

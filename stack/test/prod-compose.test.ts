@@ -106,7 +106,7 @@ describe('the merged production configuration', () => {
   it('publishes nginx on 80 and 443 and, bound to localhost, the dashboards; nothing else', () => {
     const ports = all.flatMap(([name, service]) => (service.ports ?? []).map((port) => `${name} ${published(port)}`));
     expect(ports.filter((port) => !/ 127\.0\.0\.1:/.test(port)).sort()).toEqual(['nginx 0.0.0.0:443:8443', 'nginx 0.0.0.0:80:8080']);
-    expect(ports.filter((port) => / 127\.0\.0\.1:/.test(port)).map((port) => port.split(' ')[0]).sort()).toEqual(['grafana', 'prometheus']);
+    expect(ports.filter((port) => / 127\.0\.0\.1:/.test(port)).map((port) => port.split(' ')[0]).sort()).toEqual(['alertmanager', 'grafana', 'prometheus']);
   });
 
   it.each(built.filter(([, service]) => service.build?.args?.SERVICE))('%s runs with NODE_ENV=production', (_name, service) => {

@@ -6,6 +6,7 @@ import {
   databaseSettings,
   eventSettings,
   port,
+  upkeepSettings,
   redisUrl,
   secret,
   type Env,
@@ -17,6 +18,7 @@ export const SERVICE_NAME = 'user-service';
 export const configShape = (env: Env) => ({
   ...commonSettings,
   ...eventSettings,
+  ...upkeepSettings,
   PORT: port(3002),
   ...databaseSettings('users'),
   REDIS_URL: redisUrl(),

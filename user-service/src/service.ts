@@ -1,6 +1,5 @@
 import path from 'node:path';
 import {
-  Counter,
   FailureLimit,
   RevocationList,
   checks,
@@ -8,6 +7,7 @@ import {
   openDatabase,
   startMessaging,
   startService,
+  startUpkeep,
   type AmqpConnection,
   type Database,
   type EventServiceStartOptions,
@@ -18,6 +18,7 @@ import { createApp } from './app';
 import { SERVICE_NAME, type Config } from './config';
 import { Directory } from './domain/directory';
 import { CONSUMED_EVENTS, CONSUMER, eventHandler } from './events/handlers';
+import { createUserMetrics } from './metrics';
 
 export const MIGRATIONS_DIR = path.resolve(__dirname, '..', 'migrations');
 /** Wrong membership passcodes per user: 5 in 15 minutes. */
@@ -36,6 +37,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
   return startService({ name: SERVICE_NAME, config, logger: options.logger }, async (parts) => {
     const { logger, metrics, lifecycle } = parts;
     const pool = await openDatabase({ config, migrationsDir: MIGRATIONS_DIR, logger, lifecycle });
+    startUpkeep(parts, { service: SERVICE_NAME, pool, config });
 
     const redis = await openRedis({ url: config.REDIS_URL, logger, lifecycle, name: SERVICE_NAME });
 
@@ -52,12 +54,7 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       revocations: new RevocationList(redis, config.REDIS_KEY_PREFIX),
       memberPasscode: config.MEMBER_PASSCODE,
       passcodeFailures: new FailureLimit(redis, `${config.REDIS_KEY_PREFIX}fail:passcode:`, PASSCODE_FAILURES, logger),
-      membershipRequests: new Counter({
-        name: 'membership_requests_total',
-        help: 'POST /api/users/me/membership by outcome (granted, unchanged, wrong_passcode)',
-        labelNames: ['outcome'] as const,
-        registers: [metrics.registry],
-      }),
+      membershipRequests: createUserMetrics(metrics.registry).membershipRequests,
       logger,
     });
     const app = createApp({

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { AppError, type Counter, type RevocationCheck } from '@board/service-kit';
 import { lowerRole } from '@board/service-kit/contracts';
-import { isPublicRoute, routingPath } from '../routes';
+import { passesWithoutToken } from '../routes';
 import type { TokenVerifier } from './token-verifier';
 
 export interface AuthenticateDeps {
@@ -9,6 +9,8 @@ export interface AuthenticateDeps {
   /** Never throws: decides itself what a Redis outage means. */
   revocations: RevocationCheck;
   rejections: Counter<'code'>;
+  /** PUBLIC_READ: visitors may read messages and channels and watch the stream without a token. */
+  publicRead: boolean;
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9\-_.~+/]+=*) *$/i;
@@ -18,8 +20,9 @@ const unauthenticated = (code: string, message: string) =>
 
 /**
  * Verifies the Bearer token and refuses revoked sessions. A protected route needs a valid token;
- * a public one passes without, but a token sent there must still be valid, so the upstream
- * never sees an identity nobody verified. A token never acts with more than the user's current
+ * a public one (visitors' reads among them while PUBLIC_READ is on) passes without, and then
+ * without identity headers, but a token sent there must still be valid, so the upstream never
+ * sees an identity nobody verified. A token never acts with more than the user's current
  * role: one issued before a demotion is held to the lower role at once (a refresh brings a token
  * that carries it).
  */
@@ -28,7 +31,7 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
     try {
       const header = req.headers.authorization;
       if (header === undefined) {
-        if (!isPublicRoute(req.method, routingPath(req))) throw unauthenticated('UNAUTHORIZED', 'Authentication is required');
+        if (!passesWithoutToken(req, deps.publicRead)) throw unauthenticated('UNAUTHORIZED', 'Authentication is required');
         next();
         return;
       }

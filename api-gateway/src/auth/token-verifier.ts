@@ -20,10 +20,10 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 const MAX_TOKEN_LENGTH = 8_192;
 /**
  * Verified tokens are remembered for a short while: a client sends the same token with every
- * request, and checking an RS256 signature (with the decoding around it) was a tenth of the
- * gateway's CPU per request. The signature cannot change, so a hit is as good as a check until the
- * token expires; the cap bounds how long a token signed with a key withdrawn from the JWKS in an
- * emergency keeps working. Revocation is checked on every request regardless.
+ * request, and checking its RS256 signature (with the decoding around it) each time would spend
+ * CPU on a question already answered. The signature cannot change, so a hit is as good as a
+ * check until the token expires; the cap bounds how long a token signed with a key withdrawn
+ * from the JWKS in an emergency keeps working. Revocation is checked on every request regardless.
  */
 const VERIFIED_TOKEN_TTL_MS = 60_000;
 const VERIFIED_TOKEN_CACHE_SIZE = 10_000;

@@ -38,9 +38,8 @@ const CLIENT_KEYS_REMEMBERED = 10_000;
 
 /**
  * The client's key, as express-rate-limit's default makes it (an IPv6 client by its /56 network,
- * an IPv4-mapped address as plain IPv4), remembered per address: parsing the address again on
- * every request was a visible share of the gateway's CPU, and a client keeps its address across
- * many requests.
+ * an IPv4-mapped address as plain IPv4), remembered per address: a client keeps its address
+ * across many requests, so it is parsed once rather than on every request.
  */
 export function clientKeyGenerator(): (req: Request) => string {
   const keys = new Map<string, string>();

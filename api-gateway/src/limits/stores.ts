@@ -150,8 +150,8 @@ export const leaseSizeFor = (limit: number): number => Math.max(1, Math.min(MAX_
  * A fixed-window counter in Redis, shared by every gateway replica, that takes hits from Redis a
  * few at a time instead of one per request. Each replica leases a run of hit numbers with one
  * INCRBY and hands them out from memory until they are spent or the window ends, so a client's
- * requests cost one Redis round trip per lease instead of one each (on a 2-core machine the round
- * trip was an eighth of the gateway's CPU and a hop in every request's path).
+ * requests cost one Redis round trip per lease instead of one each (a round trip is CPU on both
+ * sides and a hop in the request's path).
  *
  * The budget is still shared and never overspent: every hit a replica admits was counted in Redis
  * first. What leasing costs is precision the other way: hits leased but not used by one replica

@@ -36,7 +36,9 @@ export async function findRefreshTokenForUpdate(tx: Queryable, tokenHash: string
     expires_at: Date;
   }>(
     `SELECT t.session_id, s.user_id, t.rotated_at IS NOT NULL AS rotated,
-            (extract(epoch FROM now() - t.rotated_at) * 1000)::bigint AS rotated_ms_ago,
+            -- clock_timestamp, not now(): now() is when this transaction began, which can be before
+            -- a concurrent refresh, waited for on the row lock, rotated the token.
+            greatest(0, (extract(epoch FROM clock_timestamp() - t.rotated_at) * 1000)::bigint) AS rotated_ms_ago,
             (s.revoked_at IS NULL AND s.expires_at > now()) AS live, s.csrf_hash, s.expires_at
        FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
       WHERE t.token_hash = $1
@@ -57,13 +59,13 @@ export async function findRefreshTokenForUpdate(tx: Queryable, tokenHash: string
   );
 }
 
-/** Replaces `oldTokenHash` with `newTokenHash` and the session's CSRF token, and records the use. */
 /** Whether `tokenHash` is its session's current refresh token (issued and not rotated since). */
 export async function isCurrentRefreshToken(tx: Queryable, tokenHash: string): Promise<boolean> {
   const { rowCount } = await tx.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1 AND rotated_at IS NULL', [tokenHash]);
   return rowCount === 1;
 }
 
+/** Replaces `oldTokenHash` with `newTokenHash` and the session's CSRF token, and records the use. */
 export async function rotateRefreshToken(
   tx: Queryable,
   change: { sessionId: string; oldTokenHash: string; newTokenHash: string; csrfHash: string; ip: string | undefined },

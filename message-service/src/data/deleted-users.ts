@@ -1,13 +1,14 @@
 import type { Queryable } from '@board/service-kit';
 
 /**
- * Deleted users (tombstones) and the lock that orders a deletion against posts in flight: a post
- * holds the user's lock shared, the deletion exclusively, so the deletion waits for posts that
- * already started (and then removes their messages), and posts after it see the tombstone.
+ * Deleted users (tombstones) and the lock that orders a deletion against writes in flight: a
+ * write (a post, a like, a bookmark) holds the user's lock shared, the deletion exclusively, so
+ * the deletion waits for writes that already started (and then removes what they wrote), and
+ * writes after it see the tombstone.
  */
 const userLock = 'hashtextextended($1::text, 0)';
 
-export async function holdUserForPosting(db: Queryable, userId: string): Promise<void> {
+export async function holdUserForWriting(db: Queryable, userId: string): Promise<void> {
   await db.query(`SELECT pg_advisory_xact_lock_shared(${userLock})`, [userId]);
 }
 

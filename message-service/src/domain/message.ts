@@ -9,8 +9,11 @@ export interface StoredMessage {
   editedAt: Date | null;
   /** Null while the author's registration event has not arrived. */
   authorName: { username: string; displayName: string } | null;
-  /** How many changes the message has had (1 when posted); every message.* event carries it. */
+  /** How many changes the message has had (1 when posted, likes included); every message.* event carries it. */
   version: number;
+  likeCount: number;
+  /** Whether the user it was read for likes it (false when read for nobody in particular). */
+  likedByMe: boolean;
 }
 
 export interface AuthorView {
@@ -27,12 +30,18 @@ export interface MessageView {
   createdAt: string;
   editedAt: string | null;
   author: AuthorView | null;
+  likeCount: number;
+  /** Only in the view of a caller with an account. */
+  likedByMe?: boolean;
 }
 
-/** A `user` sees who wrote their own messages only; members and admins see every author. */
-export function presentMessage(message: StoredMessage, viewer: Identity): MessageView {
-  const showsAuthor = seesAuthors(viewer.role) || message.authorId === viewer.userId;
-  return {
+/**
+ * A `user` sees who wrote their own messages only; members and admins see every author. A
+ * visitor (no identity) gets the `user` view of a stranger: no author at all, and no likedByMe.
+ */
+export function presentMessage(message: StoredMessage, viewer: Identity | undefined): MessageView {
+  const showsAuthor = viewer !== undefined && (seesAuthors(viewer.role) || message.authorId === viewer.userId);
+  const view: MessageView = {
     id: message.id,
     channel: message.channel,
     body: message.body,
@@ -45,7 +54,10 @@ export function presentMessage(message: StoredMessage, viewer: Identity): Messag
           displayName: message.authorName?.displayName ?? null,
         }
       : null,
+    likeCount: message.likeCount,
   };
+  if (viewer) view.likedByMe = message.likedByMe;
+  return view;
 }
 
 /** message.created / message.updated data; consumers (realtime) filter the author per recipient. */

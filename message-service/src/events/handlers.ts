@@ -2,14 +2,17 @@ import { type Database, type HandlerOutcome } from '@board/service-kit';
 import { CONSUMER_BINDINGS, PoisonMessageError, type AnyEvent } from '@board/service-kit/contracts';
 import { deleteAuthor, insertAuthor, upsertAuthor } from '../data/authors';
 import { holdUserForDeletion, recordDeletedUser } from '../data/deleted-users';
+import { removeBookmarksBy } from '../data/bookmarks';
+import { countRemoved } from '../data/channels';
+import { removeLikesBy } from '../data/likes';
 import { deleteMessagesBy } from '../data/messages';
 
 export const CONSUMER = 'message-service';
 export const CONSUMED_EVENTS = CONSUMER_BINDINGS[CONSUMER];
 
 /**
- * Keeps authors' names current and removes a deleted user's messages, announcing each removal so
- * live clients drop it. The event id is claimed in the same transaction as the change, so a
+ * Keeps authors' names current and removes a deleted user's messages, likes and bookmarks,
+ * announcing each removed message and each changed like count so live clients follow. The event id is claimed in the same transaction as the change, so a
  * redelivered event changes nothing and publishes nothing.
  */
 export function eventHandler(db: Database): (event: AnyEvent) => Promise<HandlerOutcome> {
@@ -26,11 +29,17 @@ export function eventHandler(db: Database): (event: AnyEvent) => Promise<Handler
           return 'handled';
         }
         case 'user.deleted': {
-          // Waits for the user's posts in flight, so that their messages go too.
+          // Waits for the user's writes in flight, so that what they wrote goes too.
           await holdUserForDeletion(tx, event.data.id);
           await recordDeletedUser(tx, event.data.id);
+          // Likes and bookmarks of these messages go with them (foreign keys).
           const removed = await deleteMessagesBy(tx, event.data.id);
+          await countRemoved(tx, removed.map(({ channel }) => channel));
           for (const { id, channel, version } of removed) await tx.recordEvent('message.deleted', { id, channel }, version);
+          for (const { id, channel, likeCount, version } of await removeLikesBy(tx, event.data.id)) {
+            await tx.recordEvent('message.likes_changed', { id, channel, likeCount }, version);
+          }
+          await removeBookmarksBy(tx, event.data.id);
           await deleteAuthor(tx, event.data.id);
           return 'handled';
         }

@@ -1,11 +1,17 @@
 import { seesAuthors, type AnyEvent, type Role } from '@board/service-kit/contracts';
 
-/** What decides which events a stream receives and how they look. */
+/**
+ * What decides which events a stream receives and how they look. A visitor (no account) has no
+ * user id and the `user` role: no author but their own, and they own nothing.
+ */
 export interface Recipient {
-  readonly userId: string;
+  readonly userId: string | undefined;
   readonly role: Role;
   readonly channels: readonly string[];
 }
+
+/** A visitor's view is a `user`'s. */
+export const VISITOR_ROLE: Role = 'user';
 
 /** How an event is rendered for a recipient: as it is, or with the author removed. */
 export type View = 'full' | 'anonymous';
@@ -20,7 +26,9 @@ export function viewFor(event: AnyEvent, recipient: Recipient): View | undefined
     case 'message.updated':
       if (!recipient.channels.includes(event.data.channel)) return undefined;
       return seesAuthors(recipient.role) || event.data.authorId === recipient.userId ? 'full' : 'anonymous';
+    // Neither carries an author: every stream of the channel, a visitor's too, gets them.
     case 'message.deleted':
+    case 'message.likes_changed':
       return recipient.channels.includes(event.data.channel) ? 'full' : undefined;
     case 'user.role_changed':
       return event.data.id === recipient.userId ? 'full' : undefined;

@@ -10,7 +10,7 @@ import {
   type Logger,
   type RevocationList,
 } from '@board/service-kit';
-import { identityFromHeaders, lowerRole, type Identity } from '@board/service-kit/contracts';
+import { identityFromHeaders, lowerRole, sendsIdentity, type Identity } from '@board/service-kit/contracts';
 import type { ClientHub } from '../sse/hub';
 import type { LiveFeed } from '../sse/live-feed';
 import { resume } from '../sse/resume';
@@ -65,22 +65,27 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
 
   /**
    * Who opens the stream: the holder of a ticket; else, with a ticket that is spent (the
-   * browser's own reconnect repeats the URL) or none, the holder of a resume pass; else the
-   * caller the gateway vouches for. `resumable`: whether the stream gets a pass of its own.
+   * browser's own reconnect repeats the URL), the holder of a resume pass; without a ticket, the
+   * caller the gateway vouches for, or the holder of a pass, or (with neither) a visitor,
+   * undefined, who gets the `user` view. Identity headers that do not make an identity are
+   * refused, not taken for a visitor. Whether visitors may watch is the gateway's decision
+   * (PUBLIC_READ). `resumable`: whether the stream gets a pass of its own.
    */
-  async function streamIdentity(req: Request, ticket: string | undefined): Promise<{ identity: Identity; resumable: boolean }> {
+  async function streamIdentity(req: Request, ticket: string | undefined): Promise<{ identity: Identity | undefined; resumable: boolean }> {
+    if (ticket === undefined && sendsIdentity(req.headers)) {
+      const identity = identityFromHeaders(req.headers);
+      if (!identity) throw unauthorized('The identity the gateway sent is incomplete');
+      return { identity, resumable: false };
+    }
     if (ticket !== undefined) {
       const identity = await orUnavailable(tickets.redeem(ticket));
       if (identity) return { identity, resumable: true };
-    } else {
-      const identity = identityFromHeaders(req.headers);
-      if (identity) return { identity, resumable: false };
     }
     const pass = passFromCookies(req.headers.cookie);
     const identity = pass === undefined ? undefined : await orUnavailable(resumePasses.redeem(pass));
     if (identity) return { identity, resumable: true };
     if (ticket !== undefined) throw unauthorized('The ticket is invalid, expired or already used', 'INVALID_TICKET');
-    throw unauthorized('A stream ticket or an access token is required');
+    return { identity: undefined, resumable: false };
   }
 
   /** A pass for the next reconnect of this stream; without one (Redis blinked), the client takes a fresh ticket. */
@@ -94,7 +99,8 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
   }
 
   /** The identity as it stands now: refused when revoked, held to the user's current role. */
-  async function currentIdentity(identity: Identity): Promise<Identity> {
+  async function currentIdentity(identity: Identity | undefined): Promise<Identity | undefined> {
+    if (!identity) return undefined;
     const { revoked, role } = await orUnavailable(revocations.standing(identity.sessionId, identity.userId));
     if (revoked) throw unauthorized('This session has been revoked', 'SESSION_REVOKED');
     return role ? { ...identity, role: lowerRole(identity.role, role) } : identity;
@@ -105,7 +111,8 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
    * first check. Undefined when nothing changed, or when Redis cannot say (the first check passed
    * a moment ago; a blip does not end the stream).
    */
-  async function changedSince(opened: Identity): Promise<'revoked' | 'role_lowered' | undefined> {
+  async function changedSince(opened: Identity | undefined): Promise<'revoked' | 'role_lowered' | undefined> {
+    if (!opened) return undefined;
     const { revoked, role } = await revocations.standing(opened.sessionId, opened.userId).catch(() => ({ revoked: false, role: undefined }));
     if (revoked) return 'revoked';
     return role && lowerRole(opened.role, role) !== opened.role ? 'role_lowered' : undefined;
@@ -120,14 +127,14 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
     const identity = await currentIdentity(opener.identity);
     // An empty Last-Event-ID means the client saw no event yet, as if it were absent.
     const lastEventId = req.get('last-event-id') || lastEventIdParam || undefined;
-    const slot = await orUnavailable(slots.claim({ userId: identity.userId, address: req.ip ?? req.socket.remoteAddress ?? '' }));
+    const slot = await orUnavailable(slots.claim({ userId: identity?.userId, address: req.ip ?? req.socket.remoteAddress ?? '' }));
     if (!slot.granted) {
-      const whose = slot.cap === 'user' ? 'this account' : 'this address';
+      const whose = { user: 'this account', visitor: 'visitors at this address', address: 'this address' }[slot.cap];
       throw new AppError(429, 'TOO_MANY_REQUESTS', `Too many open event streams for ${whose}; close one first`, undefined, {
         'Retry-After': String(RETRY_AFTER_SECONDS),
       });
     }
-    const pass = opener.resumable ? await passFor(identity) : undefined;
+    const pass = opener.resumable && identity ? await passFor(identity) : undefined;
     res.once('close', () => {
       pass?.release();
       void slot.release();
@@ -153,7 +160,7 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
     try {
       await resume(client, lastEventId, eventLog, hub);
     } catch (error) {
-      log.warn({ err: error, userId: identity.userId }, 'replay failed; ending the stream so that the client retries');
+      log.warn({ err: error, userId: identity?.userId }, 'replay failed; ending the stream so that the client retries');
       client.close('replay_failed');
     }
   });

@@ -43,8 +43,11 @@ export class ClientHub implements ClientOwner {
     return this.clients.size;
   }
 
-  /** Starts the SSE response and registers the client; `replaying` holds live events back until goLive. */
-  open(res: Response, identity: Identity, channels: readonly string[], replaying: boolean): SseClient {
+  /**
+   * Starts the SSE response and registers the client (`identity` undefined: a visitor's);
+   * `replaying` holds live events back until goLive.
+   */
+  open(res: Response, identity: Identity | undefined, channels: readonly string[], replaying: boolean): SseClient {
     res.status(200).set({
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-cache, no-transform',
@@ -58,8 +61,8 @@ export class ClientHub implements ClientOwner {
     client.write(retryFrame(this.options.retryMs));
     this.clients.add(client);
     for (const channel of channels) addTo(this.byChannel, channel, client);
-    addTo(this.byUser, client.userId, client);
-    addTo(this.bySession, client.sessionId, client);
+    if (client.userId !== undefined) addTo(this.byUser, client.userId, client);
+    if (client.sessionId !== undefined) addTo(this.bySession, client.sessionId, client);
     this.options.metrics.connections.inc();
     res.once('close', () => this.forget(client));
     return client;
@@ -126,11 +129,16 @@ export class ClientHub implements ClientOwner {
     this.options.metrics.resyncs.inc({ reason });
   }
 
+  countReplay(): void {
+    this.options.metrics.replays.inc();
+  }
+
   private candidatesFor(event: AnyEvent): Iterable<SseClient> {
     switch (event.type) {
       case 'message.created':
       case 'message.updated':
       case 'message.deleted':
+      case 'message.likes_changed':
         return this.byChannel.get(event.data.channel) ?? NOBODY;
       case 'user.role_changed':
         return this.byUser.get(event.data.id) ?? NOBODY;
@@ -152,8 +160,8 @@ export class ClientHub implements ClientOwner {
   private forget(client: SseClient): void {
     if (!this.clients.delete(client)) return;
     for (const channel of client.channels) removeFrom(this.byChannel, channel, client);
-    removeFrom(this.byUser, client.userId, client);
-    removeFrom(this.bySession, client.sessionId, client);
+    if (client.userId !== undefined) removeFrom(this.byUser, client.userId, client);
+    if (client.sessionId !== undefined) removeFrom(this.bySession, client.sessionId, client);
     this.options.metrics.connections.dec();
   }
 }

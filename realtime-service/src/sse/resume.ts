@@ -59,6 +59,7 @@ export async function resume(
     }
     if (entries.length < REPLAY_BATCH_SIZE) break;
   }
+  hub.countReplay();
   countDelivered(hub, client.goLive(cursor));
 }
 

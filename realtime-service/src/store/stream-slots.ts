@@ -6,21 +6,24 @@ export interface StreamCaps {
   perUser: number;
   /** Open streams one client address may hold (visitors and users alike). */
   perAddress: number;
+  /** Open visitor streams (no account) one client address may hold, within perAddress. */
+  visitorsPerAddress: number;
   /** How long a slot counts unless its instance renews it: an instance that dies frees its slots within this. */
   leaseMs: number;
 }
 
-/** Who holds a slot. */
+/** Who holds a slot: a user, or a visitor (no user id) known only by address. */
 export interface StreamHolder {
-  userId: string;
+  userId: string | undefined;
   address: string;
 }
 
-export type ClaimOutcome = { granted: true; release: () => Promise<void> } | { granted: false; cap: 'user' | 'address' };
+export type ClaimOutcome = { granted: true; release: () => Promise<void> } | { granted: false; cap: 'user' | 'visitor' | 'address' };
 
 /**
  * Prunes expired slots, refuses when either set is full, else takes a slot in both, atomically:
- * two instances opening streams for one user at once cannot both take the last slot.
+ * two instances opening streams for one user at once cannot both take the last slot. KEYS[1] is
+ * the holder's own set (the user's, or the address's visitors'), KEYS[2] the address's.
  */
 const CLAIM_SCRIPT = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
@@ -35,8 +38,9 @@ return 0
 `;
 
 /**
- * Caps on open SSE streams, per user and per client address, that hold across realtime
- * instances: a sorted set per user and per address in Redis, one member per open stream, scored
+ * Caps on open SSE streams, per user, per client address, and on visitors' streams per address,
+ * that hold across realtime instances: a sorted set per user, per address and per address's
+ * visitors in Redis, one member per open stream, scored
  * with the time it stops counting. Each instance renews its own slots on a timer, so the slots of
  * an instance that crashed lapse by themselves instead of locking their users out.
  */
@@ -58,16 +62,16 @@ export class StreamSlots {
     const refused = await this.redis.eval(
       CLAIM_SCRIPT,
       2,
-      this.userKey(holder.userId),
+      this.holderKey(holder),
       this.addressKey(holder.address),
       String(now),
       String(now + this.caps.leaseMs),
       slot,
-      String(this.caps.perUser),
+      String(holder.userId === undefined ? this.caps.visitorsPerAddress : this.caps.perUser),
       String(this.caps.perAddress),
       String(this.caps.leaseMs),
     );
-    if (refused === 1) return { granted: false, cap: 'user' };
+    if (refused === 1) return { granted: false, cap: holder.userId === undefined ? 'visitor' : 'user' };
     if (refused === 2) return { granted: false, cap: 'address' };
     this.held.set(slot, holder);
     return { granted: true, release: () => this.release(slot) };
@@ -85,7 +89,7 @@ export class StreamSlots {
     // If Redis is away the slot lapses with its lease.
     await this.redis
       .multi()
-      .zrem(this.userKey(holder.userId), slot)
+      .zrem(this.holderKey(holder), slot)
       .zrem(this.addressKey(holder.address), slot)
       .exec()
       .catch(() => undefined);
@@ -95,15 +99,17 @@ export class StreamSlots {
     if (this.held.size === 0) return;
     const until = String(Date.now() + this.caps.leaseMs);
     const pipeline = this.redis.pipeline();
-    for (const [slot, { userId, address }] of this.held) {
-      pipeline.zadd(this.userKey(userId), 'XX', until, slot).pexpire(this.userKey(userId), this.caps.leaseMs);
-      pipeline.zadd(this.addressKey(address), 'XX', until, slot).pexpire(this.addressKey(address), this.caps.leaseMs);
+    for (const [slot, holder] of this.held) {
+      const own = this.holderKey(holder);
+      const address = this.addressKey(holder.address);
+      pipeline.zadd(own, 'XX', until, slot).pexpire(own, this.caps.leaseMs);
+      pipeline.zadd(address, 'XX', until, slot).pexpire(address, this.caps.leaseMs);
     }
     await pipeline.exec();
   }
 
-  private userKey(userId: string): string {
-    return `${this.prefix}streams:user:${userId}`;
+  private holderKey({ userId, address }: StreamHolder): string {
+    return userId === undefined ? `${this.prefix}streams:visitors:${address}` : `${this.prefix}streams:user:${userId}`;
   }
 
   private addressKey(address: string): string {

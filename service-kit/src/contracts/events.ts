@@ -32,6 +32,8 @@ export const EVENT_SCHEMAS = {
   'message.created': messageData,
   'message.updated': messageData,
   'message.deleted': z.object({ id: z.uuid(), channel: z.string() }),
+  /** Someone liked or unliked a message; carries no author and no liker, so every role may see it. */
+  'message.likes_changed': z.object({ id: z.uuid(), channel: z.string(), likeCount: z.number().int().nonnegative() }),
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;

@@ -27,6 +27,10 @@ export function identityFromHeaders(headers: Readonly<Record<string, string | st
   return { userId: userId.toLowerCase(), role, sessionId: sessionId.toLowerCase() };
 }
 
+/** Whether any identity header is there: without any, the caller is a visitor; with some, they must make an identity. */
+export const sendsIdentity = (headers: Readonly<Record<string, string | string[] | undefined>>): boolean =>
+  Object.values(IDENTITY_HEADERS).some((name) => headers[name] !== undefined);
+
 export function identityHeaders(identity: Identity): Record<string, string> {
   return {
     [IDENTITY_HEADERS.userId]: identity.userId,

@@ -4,7 +4,7 @@
  * binds which). Infrastructure lives in the kit's main entry point.
  */
 export { ROLES, isRole, lowerRole, seesAuthors, type Role } from './roles';
-export { IDENTITY_HEADERS, identityFromHeaders, identityHeaders, type Identity } from './identity';
+export { IDENTITY_HEADERS, identityFromHeaders, identityHeaders, sendsIdentity, type Identity } from './identity';
 export { isUuid } from './ids';
 export { DEFAULT_CHANNEL, MAX_CHANNEL_NAME_LENGTH, isChannelName } from './channels';
 export {

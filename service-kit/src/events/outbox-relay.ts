@@ -28,7 +28,7 @@ export interface OutboxRelayOptions {
  * The ordering rule: one replica publishes at a time. Each batch runs under a transaction-level
  * advisory lock, so a second replica's batch waits for the first to commit and then reads what
  * is left, instead of publishing later rows while earlier ones are still on their way (which
- * SKIP LOCKED alone allowed). Rows of one aggregate are recorded in the order their changes
+ * SKIP LOCKED alone would allow). Rows of one aggregate are recorded in the order their changes
  * committed (each change locks the aggregate's row first), so that order reaches the broker.
  * A retry or a redelivery can still reorder an event at a consumer: consumers that apply state
  * compare the event's aggregateVersion and drop stale ones.
@@ -67,6 +67,21 @@ export class OutboxRelay {
         async collect() {
           const result = await pool.query<{ count: string }>('SELECT count(*) FROM outbox WHERE published_at IS NULL');
           this.set(Number(result.rows[0]?.count ?? 0));
+        },
+      }),
+    );
+    // A small backlog can still be stuck: its age tells a slow relay from one that stopped.
+    sharedMetric(options.registry, 'outbox_oldest_pending_age_seconds', (registers) =>
+      new Gauge({
+        name: 'outbox_oldest_pending_age_seconds',
+        help: 'Age of the oldest event not yet confirmed by the broker (0 when none waits)',
+        registers,
+        async collect() {
+          const result = await pool.query<{ age: number | null }>(
+            `SELECT extract(epoch FROM now() - created_at)::float8 AS age FROM outbox
+              WHERE published_at IS NULL ORDER BY seq LIMIT 1`,
+          );
+          this.set(Math.max(0, result.rows[0]?.age ?? 0));
         },
       }),
     );

@@ -38,9 +38,8 @@ const isRoutine = (url: string) => url.startsWith('/health/') || url === '/metri
 
 /**
  * One line per request once its response is done (or the client left), at a level by status,
- * carrying the request id. Nothing is built for a line the level would drop: this runs on every
- * request (pino-http, used before, made two child loggers and serialized the request each time,
- * logged or not, a tenth of the gateway's CPU per request).
+ * carrying the request id. Nothing is built for a line the level would drop (no child logger, no
+ * serialised request): this runs on every request of every service, the gateway's included.
  */
 export function requestLogger(logger: Logger): RequestHandler {
   return (req, res, next) => {

@@ -18,6 +18,7 @@ export const TEST_SECRETS: Record<string, string> = {
   AUTH_DATABASE_PASSWORD: 'auth/+=#@:?database',
   USERS_DATABASE_PASSWORD: 'users/+=#@:?database',
   MESSAGES_DATABASE_PASSWORD: 'messages/+=#@:?database',
+  MONITORING_DATABASE_PASSWORD: 'monitoring/+=#@:?database',
   RABBITMQ_PASSWORD: 'rabbit/+=#@:?broker',
   GRAFANA_ADMIN_PASSWORD: 'grafana/+=#@:?admin',
   KEY_ENCRYPTION_SECRET: 'key/+=#@:?encryption-secret-of-at-least-32-characters',

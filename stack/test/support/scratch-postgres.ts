@@ -12,14 +12,30 @@ import { freePort } from '@board/service-kit/testing';
  * cluster's own Unix socket without one, as the official image's init scripts do.
  */
 export interface ScratchPostgres {
+  /** The temporary directory that holds everything of the cluster's (data, socket); owned by the server's user. */
+  dir: string;
+  /** The data directory (PGDATA). */
+  dataDir: string;
   /** Directory of the Unix socket (PGHOST for psql as the superuser). */
   socketDir: string;
   port: number;
+  /** The directory of the PostgreSQL binaries it runs (pg_dump, pg_restore... of the same version). */
+  binDir: string;
   /** A client on 127.0.0.1 (password checked). */
   connect: (user: string, password: string, database: string) => Promise<pg.Client>;
   /** The superuser, over the Unix socket (no password). */
   connectAsSuperuser: () => Promise<pg.Client>;
+  /** Stops the server and keeps its files, e.g. to restore its data directory from a backup. */
+  halt: () => Promise<void>;
+  /** Starts the server again on its data directory (after `halt`), and waits until it accepts connections. */
+  resume: () => Promise<void>;
+  /** Stops the server and removes its files. */
   stop: () => Promise<void>;
+}
+
+export interface ScratchPostgresOptions {
+  /** Server settings (`-c name=value`), e.g. WAL archiving. */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** initdb and postgres of the newest PostgreSQL installed (Debian/Ubuntu layout), or TEST_POSTGRES_BINDIR. */
@@ -32,11 +48,14 @@ function binDir(): string {
   return path.join(root, newest, 'bin');
 }
 
-/** PostgreSQL refuses to run as root: as root, the cluster runs as the `postgres` system user. */
-const asServerUser = (command: string, args: string[]): [string, string[]] =>
+/**
+ * PostgreSQL (and pgBackRest, which must own what the server reads) refuses to run as root: as
+ * root, a command of the cluster's runs as the `postgres` system user.
+ */
+export const asServerUser = (command: string, args: string[]): [string, string[]] =>
   userInfo().uid === 0 ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
 
-export async function startScratchPostgres(): Promise<ScratchPostgres> {
+export async function startScratchPostgres(options: ScratchPostgresOptions = {}): Promise<ScratchPostgres> {
   const bin = binDir();
   const dir = mkdtempSync(path.join(tmpdir(), 'scratch-postgres-'));
   if (userInfo().uid === 0) chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'])), Number(execFileSync('id', ['-g', 'postgres'])));
@@ -45,11 +64,28 @@ export async function startScratchPostgres(): Promise<ScratchPostgres> {
     stdio: 'pipe',
   });
   const port = await freePort();
-  const [command, args] = asServerUser(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1']);
-  const server: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const settings = Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]);
+
+  let server: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
   let log = '';
-  server.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  const launch = async () => {
+    const [command, args] = asServerUser(path.join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', ...settings]);
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    server = child;
+    log = '';
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + 60_000;
+    // A server that recovers (e.g. a restored backup replaying WAL) is ready once it says so, after recovery.
+    while (!/ready to accept connections/.test(log)) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        if (child.exitCode === null) await halt();
+        throw new Error(`scratch PostgreSQL did not start:\n${log}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
 
   const open = async (config: pg.ClientConfig) => {
     const client = new pg.Client(config);
@@ -63,24 +99,25 @@ export async function startScratchPostgres(): Promise<ScratchPostgres> {
     try {
       return Number(readFileSync(path.join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
     } catch {
-      return server.pid!;
+      return server!.pid!;
     }
   };
-  const stop = async () => {
+  const halt = async () => {
+    if (!server || server.exitCode !== null || server.signalCode !== null) return;
     // Fast shutdown: open sessions are ended.
     process.kill(postmasterPid(), 'SIGINT');
     await exited;
+  };
+  const stop = async () => {
+    await halt();
     rmSync(dir, { recursive: true, force: true });
   };
 
-  const deadline = Date.now() + 20_000;
-  while (!/ready to accept connections/.test(log)) {
-    if (server.exitCode !== null || Date.now() > deadline) {
-      if (server.exitCode === null) await stop();
-      else rmSync(dir, { recursive: true, force: true });
-      throw new Error(`scratch PostgreSQL did not start:\n${log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await launch();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
-  return { socketDir: dir, port, connect, connectAsSuperuser, stop };
+  return { dir, dataDir: data, socketDir: dir, port, binDir: bin, connect, connectAsSuperuser, halt, resume: launch, stop };
 }
