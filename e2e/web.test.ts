@@ -85,6 +85,11 @@ describe('the web client', () => {
     await seen.waitFor();
     await seen.getByText(writer.displayName).waitFor();
 
+    // The member likes it; the user's page shows the count live (users see counts, not a button).
+    await seen.getByRole('button', { name: 'Like · 0' }).click();
+    await seen.getByRole('button', { name: 'Liked · 1' }).waitFor();
+    await messageWith(user.page, fromUser).getByText('1 like', { exact: true }).waitFor();
+
     const fromMember = `hello from ${reader.username}`;
     await post(member.page, fromMember);
     const hidden = messageWith(user.page, fromMember);

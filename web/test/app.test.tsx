@@ -20,8 +20,8 @@ class SilentSource extends EventTarget {
 
 const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 const messages: Message[] = [
-  { id: 'm1', channel: 'general', body: hostile, createdAt: '2026-01-02T00:00:00.000Z', editedAt: null, author: null },
-  { id: 'm2', channel: 'general', body: 'mine', createdAt: '2026-01-01T00:00:00.000Z', editedAt: null, author: { id: ada.id, username: 'ada', displayName: 'Ada' } },
+  { id: 'm1', channel: 'general', body: hostile, createdAt: '2026-01-02T00:00:00.000Z', editedAt: null, author: null, likeCount: 0 },
+  { id: 'm2', channel: 'general', body: 'mine', createdAt: '2026-01-01T00:00:00.000Z', editedAt: null, author: { id: ada.id, username: 'ada', displayName: 'Ada' }, likeCount: 2, likedByMe: true },
 ];
 
 function renderApp(routes: Parameters<typeof fakeServer>[0]) {
@@ -109,9 +109,23 @@ describe('the board', () => {
 });
 
 describe('MessageItem', () => {
+  it('lets a member like and unlike, and shows a user the count only', async () => {
+    const like = vi.fn(async () => undefined);
+    const member: User = { ...ada, id: 'member', role: 'member' };
+    render(<MessageItem message={messages[1] as Message} user={member} actions={{ edit: vi.fn(), remove: vi.fn(), like }} />);
+    const button = screen.getByRole('button', { name: 'Liked · 2' });
+    expect(button.getAttribute('aria-pressed')).toBe('true');
+    await userEvent.click(button);
+    expect(like).toHaveBeenCalledWith('m2', false);
+    cleanup();
+    render(<MessageItem message={messages[1] as Message} user={{ ...ada, id: 'someone' }} actions={{ edit: vi.fn(), remove: vi.fn(), like }} />);
+    expect(screen.queryByRole('button', { name: /Like/ })).toBeNull();
+    expect(screen.getByText('2 likes')).toBeTruthy();
+  });
+
   it('edits its own message in place', async () => {
     const edit = vi.fn(async () => undefined);
-    render(<MessageItem message={messages[1] as Message} user={ada} actions={{ edit, remove: vi.fn() }} />);
+    render(<MessageItem message={messages[1] as Message} user={ada} actions={{ edit, remove: vi.fn(), like: vi.fn() }} />);
     await userEvent.click(screen.getByRole('button', { name: 'Edit' }));
     const box = screen.getByLabelText('Edit message');
     await userEvent.clear(box);
@@ -123,7 +137,7 @@ describe('MessageItem', () => {
   const admin: User = { ...ada, id: 'admin', role: 'admin' };
   it('lets an admin delete any message, in two presses, and edit only their own', async () => {
     const remove = vi.fn(async () => undefined);
-    render(<MessageItem message={messages[1] as Message} user={admin} actions={{ edit: vi.fn(), remove }} />);
+    render(<MessageItem message={messages[1] as Message} user={admin} actions={{ edit: vi.fn(), remove, like: vi.fn() }} />);
     expect(screen.queryByRole('button', { name: 'Edit' })).toBeNull();
     await userEvent.click(screen.getByRole('button', { name: 'Delete' }));
     expect(remove).not.toHaveBeenCalled();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../src/api/types';
-import { addMessage, authorOf, mergeNewest, removeAuthor, replaceMessage, type Pages } from '../src/features/board/cache';
+import { addMessage, authorOf, fromLive, mergeNewest, removeAuthor, replaceMessage, setLikes, type Pages } from '../src/features/board/cache';
 
 const m = (id: string, createdAt: string, extra: Partial<Message> = {}): Message => ({
   id,
@@ -9,6 +9,7 @@ const m = (id: string, createdAt: string, extra: Partial<Message> = {}): Message
   createdAt,
   editedAt: null,
   author: { id: `u-${id}`, username: `user${id}`, displayName: `User ${id}` },
+  likeCount: 0,
   ...extra,
 });
 const pages = (...groups: Message[][]): Pages => ({
@@ -42,6 +43,16 @@ describe('the board cache', () => {
     const merged = mergeNewest(start, { messages: [m('d', '2026-01-04T00:00:00.000Z'), m('c', '2026-01-03T00:00:00.000Z')], nextCursor: null });
     expect(ids(merged)).toEqual(['d', 'c']);
     expect(merged.pages[0]?.messages[1]?.author?.displayName).toBe('User c');
+  });
+
+  it('keeps the likes when a live edit (which carries none) replaces a message, and applies a new count', () => {
+    const start = pages([m('a', '2026-01-01T00:00:00.000Z', { likeCount: 3, likedByMe: true })]);
+    const live = fromLive({ id: 'a', channel: 'general', body: 'edited', createdAt: '2026-01-01T00:00:00.000Z', editedAt: '2026-01-02T00:00:00.000Z' }, null);
+    const edited = replaceMessage(start, live);
+    expect(edited.pages[0]?.messages[0]).toMatchObject({ body: 'edited', likeCount: 3, likedByMe: true });
+    expect(setLikes(edited, 'a', 4).pages[0]?.messages[0]).toMatchObject({ likeCount: 4, likedByMe: true });
+    const created = addMessage(start, fromLive({ id: 'b', channel: 'general', body: 'new', createdAt: '2026-01-03T00:00:00.000Z', editedAt: null }, null));
+    expect(created.pages[0]?.messages[0]).toMatchObject({ id: 'b', likeCount: 0, likedByMe: false });
   });
 
   it("removes a deleted user's messages", () => {

@@ -1,5 +1,5 @@
 import { ApiError } from './errors';
-import type { Message, MessagePage, Role, Session, User, UserPage } from './types';
+import type { ChannelSummary, Message, MessagePage, Role, Session, User, UserPage } from './types';
 
 /** What the API functions need of the session: a request with the access token. */
 export interface Requester {
@@ -47,6 +47,9 @@ export function apiClient(requester: Requester) {
     postMessage: (channel: string, body: string) => call<{ message: Message }>(requester, 'POST', '/api/messages', { channel, body }),
     editMessage: (id: string, body: string) => call<{ message: Message }>(requester, 'PATCH', `/api/messages/${encodeURIComponent(id)}`, { body }),
     deleteMessage: (id: string) => call<void>(requester, 'DELETE', `/api/messages/${encodeURIComponent(id)}`),
+    like: (id: string) => call<{ message: Message }>(requester, 'PUT', `/api/messages/${encodeURIComponent(id)}/like`),
+    unlike: (id: string) => call<{ message: Message }>(requester, 'DELETE', `/api/messages/${encodeURIComponent(id)}/like`),
+    channels: () => call<{ channels: ChannelSummary[] }>(requester, 'GET', '/api/channels'),
 
     streamTicket: () => call<{ ticket: string; expiresIn: number }>(requester, 'POST', '/api/events/ticket'),
   };

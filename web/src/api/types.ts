@@ -26,6 +26,15 @@ export interface Message {
   editedAt: string | null;
   /** null when the API hides the author from this caller: shown as the API says, never inferred. */
   author: Author | null;
+  likeCount: number;
+  /** Whether the caller likes it; absent for a visitor. */
+  likedByMe?: boolean;
+}
+
+export interface ChannelSummary {
+  name: string;
+  messageCount: number;
+  lastMessageAt: string;
 }
 
 export interface MessagePage {

@@ -1,18 +1,17 @@
+import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import type { User } from '../api/types';
 import { useBoard } from './context';
 import { link, navigate, usePath } from './router';
 
-/**
- * The API has no channel list yet: any slug is a channel. These are offered, and any other can
- * be opened by name.
- */
+/** Offered even before they hold a message; the API lists the channels that do (GET /api/channels). */
 export const SUGGESTED_CHANNELS = ['general', 'random'];
 
 export function Layout({ user, channel, children }: { user: User; channel: string | undefined; children: ReactNode }) {
-  const { session } = useBoard();
+  const { session, api } = useBoard();
   const path = usePath();
-  const channels = channel && !SUGGESTED_CHANNELS.includes(channel) ? [...SUGGESTED_CHANNELS, channel] : SUGGESTED_CHANNELS;
+  const listed = useQuery({ queryKey: ['channels'], queryFn: () => api.channels(), staleTime: 60_000 });
+  const channels = [...new Set([...SUGGESTED_CHANNELS, ...(listed.data?.channels.map((c) => c.name) ?? []), ...(channel ? [channel] : [])])];
   const item = (to: string, label: string) => (
     <li key={to}>
       <a href={to} onClick={link(to)} aria-current={path === to ? 'page' : undefined}>

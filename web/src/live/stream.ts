@@ -3,6 +3,7 @@ export const LIVE_EVENT_TYPES = [
   'message.created',
   'message.updated',
   'message.deleted',
+  'message.likes_changed',
   'user.updated',
   'user.role_changed',
   'user.registered',

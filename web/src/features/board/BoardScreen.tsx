@@ -31,6 +31,10 @@ export function BoardScreen({ channel, user }: { channel: string; user: User }) 
       await api.deleteMessage(id);
       update((pages) => removeMessage(pages, id));
     },
+    like: async (id, liked) => {
+      const { message } = await (liked ? api.like(id) : api.unlike(id));
+      update((pages) => replaceMessage(pages, message));
+    },
   };
 
   // Infinite scroll: the sentinel under the last message loads the next (older) page.

@@ -6,6 +6,8 @@ import { ConfirmButton } from '../../app/ConfirmButton';
 export interface MessageActions {
   edit: (id: string, body: string) => Promise<void>;
   remove: (id: string) => Promise<void>;
+  /** Like (true) or take the like back (false). */
+  like: (id: string, liked: boolean) => Promise<void>;
 }
 
 const time = (iso: string) => new Date(iso).toLocaleString();
@@ -27,6 +29,16 @@ export function MessageItem({ message, user, actions }: { message: Message; user
   const [error, setError] = useState<string | undefined>();
   const own = message.author?.id === user.id;
   const mayDelete = own || user.role === 'admin';
+  // Members and admins like; a user sees the count.
+  const mayLike = user.role !== 'user';
+  const liked = message.likedByMe === true;
+  const toggleLike = async () => {
+    try {
+      await actions.like(message.id, !liked);
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  };
 
   const save = async (event: FormEvent) => {
     event.preventDefault();
@@ -71,8 +83,15 @@ export function MessageItem({ message, user, actions }: { message: Message; user
           {error}
         </p>
       )}
-      {!editing && (own || mayDelete) && (
+      {!editing && (
         <div className="actions">
+          {mayLike ? (
+            <button type="button" aria-pressed={liked} onClick={() => void toggleLike()}>
+              {liked ? 'Liked' : 'Like'} · {message.likeCount}
+            </button>
+          ) : (
+            message.likeCount > 0 && <span className="likes">{message.likeCount === 1 ? '1 like' : `${message.likeCount} likes`}</span>
+          )}{' '}
           {own && (
             <button
               type="button"

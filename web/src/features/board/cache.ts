@@ -34,19 +34,35 @@ const mapMessages = (pages: Pages, map: (messages: Message[], index: number) => 
 });
 
 /** A new message goes on top, once: a replayed or already fetched one changes nothing. */
-export function addMessage(pages: Pages, message: Message): Pages {
+export function addMessage(pages: Pages, message: Message | LiveCopy): Pages {
   if (allMessages(pages).some((existing) => existing.id === message.id)) return replaceMessage(pages, message);
-  return mapMessages(pages, (messages, index) => (index === 0 ? [message, ...messages] : messages));
+  // A new message has no likes yet; whether I like it is false unless the API said otherwise.
+  const added: Message = { ...message, likeCount: message.likeCount ?? 0, likedByMe: message.likedByMe ?? false };
+  return mapMessages(pages, (messages, index) => (index === 0 ? [added, ...messages] : messages));
 }
 
-/** An edit replaces the message where it is; an edit older than what is shown is dropped. */
-export function replaceMessage(pages: Pages, message: Message): Pages {
+/**
+ * An edit replaces the message where it is; an edit older than what is shown is dropped. What
+ * the incoming copy does not carry (the live stream's has no likes) stays as shown.
+ */
+export function replaceMessage(pages: Pages, message: Message | LiveCopy): Pages {
   return mapMessages(pages, (messages) =>
-    messages.map((existing) => (existing.id === message.id && !isOlder(message, existing) ? message : existing)),
+    messages.map((existing) =>
+      existing.id === message.id && !isOlder(message, existing)
+        ? { ...existing, ...message, likeCount: message.likeCount ?? existing.likeCount, likedByMe: message.likedByMe ?? existing.likedByMe }
+        : existing,
+    ),
   );
 }
 
-const isOlder = (incoming: Message, shown: Message): boolean =>
+/** A message as the live stream gives it: everything but the likes. */
+export type LiveCopy = Omit<Message, 'likeCount'> & { likeCount?: number };
+
+/** message.likes_changed: the new count; whether I like it changes only by my own hand. */
+export const setLikes = (pages: Pages, id: string, likeCount: number): Pages =>
+  mapMessages(pages, (messages) => messages.map((m) => (m.id === id ? { ...m, likeCount } : m)));
+
+const isOlder = (incoming: Message | LiveCopy, shown: Message): boolean =>
   shown.editedAt !== null && (incoming.editedAt === null || incoming.editedAt < shown.editedAt);
 
 export const removeMessage = (pages: Pages, id: string): Pages => mapMessages(pages, (messages) => messages.filter((m) => m.id !== id));
@@ -77,7 +93,7 @@ export function mergeNewest(pages: Pages, newest: MessagePage): Pages {
 const sortNewestFirst = (messages: Message[]): Message[] =>
   [...messages].sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1));
 
-export const fromLive = (live: LiveMessage, author: Author | null): Message => ({
+export const fromLive = (live: LiveMessage, author: Author | null): LiveCopy => ({
   id: live.id,
   channel: live.channel,
   body: live.body,

@@ -3,7 +3,20 @@ import { useEffect, useState } from 'react';
 import type { Role, User } from '../../api/types';
 import { useBoard } from '../../app/context';
 import { LiveStream, type LiveEventType, type LiveStatus } from '../../live/stream';
-import { addMessage, authorOf, fromLive, mergeNewest, messagesKey, removeAuthor, removeMessage, renameAuthor, replaceMessage, type LiveMessage, type Pages } from './cache';
+import {
+  addMessage,
+  authorOf,
+  fromLive,
+  mergeNewest,
+  messagesKey,
+  removeAuthor,
+  removeMessage,
+  renameAuthor,
+  replaceMessage,
+  setLikes,
+  type LiveMessage,
+  type Pages,
+} from './cache';
 
 /**
  * Keeps the channel's cached pages in step with the live stream. A message event is applied at
@@ -39,9 +52,13 @@ export function useLiveBoard(channel: string, user: User): LiveStatus {
         case 'message.created':
         case 'message.updated':
           onMessage(data as LiveMessage, type === 'message.created');
+          if (type === 'message.created') void client.invalidateQueries({ queryKey: ['channels'] });
           break;
         case 'message.deleted':
           update((pages) => removeMessage(pages, String(event.id)));
+          break;
+        case 'message.likes_changed':
+          if (event.channel === channel) update((pages) => setLikes(pages, String(event.id), Number(event.likeCount)));
           break;
         case 'user.deleted':
           update((pages) => removeAuthor(pages, String(event.id)));
