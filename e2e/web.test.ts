@@ -62,7 +62,7 @@ describe('the web client', () => {
     }
   });
 
-  it('registers, keeps the session over a reload (token in memory only), and shows a post live in another browser with authors as the API decides', async () => {
+  it('registers, keeps the session over a reload (token in memory only), and shows a post live in another browser with authors as the API decides and likes counted live', async () => {
     const user = await tab();
     const member = await tab();
     const writer = await signUp(user.page, 'webuser');
