@@ -83,7 +83,7 @@ describe('the public edge (nginx + gateway)', () => {
     expect(response.headers.location).toBe(`https://127.0.0.1:${httpsPort}/api/health`);
   });
 
-  it.each(['/metrics', '/health/ready', '/health/live', '/', '/api/../metrics'])('never exposes %s', async (path) => {
+  it.each(['/metrics', '/health/ready', '/health/live', '/index.html', '/api/../metrics'])('never exposes %s', async (path) => {
     const response = await call('GET', path);
     expect(response.status).toBe(404);
     expect(response.body).toEqual({ error: expect.objectContaining({ code: 'NOT_FOUND' }) });

@@ -177,6 +177,28 @@ describe('responses', () => {
     await waitFor(() => upstreamSawClose, { timeoutMs: 2_000, what: 'the upstream to see the client leave' });
   });
 
+  it("passes a browser's reconnect (spent ticket, Last-Event-ID, the resume cookie) to realtime and its new pass back, unauthenticated", async () => {
+    const pass = 'p'.repeat(43);
+    realtime.respondWith((_req, res) => {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'set-cookie': `sse_resume=${'q'.repeat(43)}; Path=/api/events; HttpOnly; Secure; SameSite=Strict`,
+      });
+      res.end('retry: 3000\n\n');
+    });
+    const res = await request(gateway.url)
+      .get('/api/events?ticket=spent&channels=general')
+      .set('Cookie', `csrf_token=x; sse_resume=${pass}`)
+      .set('Last-Event-ID', '5-0');
+    expect(res.status).toBe(200);
+    expect(res.headers['set-cookie']).toEqual([`sse_resume=${'q'.repeat(43)}; Path=/api/events; HttpOnly; Secure; SameSite=Strict`]);
+    const received = realtime.last();
+    expect(received.headers.cookie).toBe(`csrf_token=x; sse_resume=${pass}`);
+    expect(received.headers['last-event-id']).toBe('5-0');
+    // No token, so no identity: realtime-service alone decides what the pass is worth.
+    expect(Object.keys(received.headers).filter((name) => name.startsWith('x-user-') || name === 'x-session-id')).toEqual([]);
+  });
+
   it('gives up the upstream request when the client leaves before the answer', async () => {
     let upstreamSawClose = false;
     messages.respondWith((req) => req.socket.on('close', () => (upstreamSawClose = true)));

@@ -1,9 +1,10 @@
-/** `npm run bench [gateway|activity|sse|sse-edge]`: the benchmarks, one after the other, with their targets. */
+/** `npm run bench [gateway|activity|sse|sse-edge|web]`: the benchmarks, one after the other, with their targets. */
 import { runActivity } from './activity';
 import { runGateway } from './gateway';
 import { runEdgeFanout } from './sse-edge';
 import { runFanout } from './sse-fanout';
 import { table } from './stats';
+import { FIRST_LOAD_BUDGET_KB, firstLoadJs, runWebLatency } from './web';
 
 async function main(): Promise<void> {
   const only = process.argv[2];
@@ -49,6 +50,13 @@ async function main(): Promise<void> {
     const results = await runEdgeFanout([1_000, 10_000]);
     process.stdout.write(`${table(results.map((result) => ({ ...result })))}\n`);
     process.stdout.write('memory: resident set of nginx, the gateways and the realtime instances together, per stream\n');
+  }
+  if (!only || only === 'web') {
+    process.stdout.write('\nWeb client: first-load JavaScript, and post -> other browser (two Chromium contexts through nginx)\n');
+    const js = firstLoadJs();
+    process.stdout.write(`first-load JS: ${js.gzipKb} KB gzipped (${js.rawKb} KB raw, ${js.files} file(s)); budget ${FIRST_LOAD_BUDGET_KB} KB\n`);
+    const latency = await runWebLatency(50);
+    process.stdout.write(`post -> other browser over ${latency.posts} posts: p50 ${latency.p50Ms} ms, p95 ${latency.p95Ms} ms, max ${latency.maxMs} ms\n`);
   }
 }
 

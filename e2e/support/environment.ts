@@ -14,7 +14,10 @@ export interface E2eEnvironment {
   databases: string[];
   /** Process ids by name, for tests that kill a replica. */
   pids: Record<string, number>;
-  /** The setup's control endpoint: `POST <controlUrl>/restart/<name>` starts a killed replica again. */
+  /**
+   * The setup's control endpoint: `POST <controlUrl>/restart/<name>` starts a killed replica
+   * again; `POST <controlUrl>/stop/<name>` stops one (SIGTERM) and answers once it has exited.
+   */
   controlUrl: string;
   /** nginx's stub_status, on the edge's internal status port. */
   edgeStatusUrl: string;

@@ -40,12 +40,12 @@ export default async function globalSetup(): Promise<void> {
  */
 async function startControl(stack: RunningStack): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer((req, res) => {
-    const name = /^\/restart\/([a-z0-9-]+)$/.exec(req.url ?? '')?.[1];
+    const [, action, name] = /^\/(restart|stop)\/([a-z0-9-]+)$/.exec(req.url ?? '') ?? [];
     if (req.method !== 'POST' || !name) {
       res.writeHead(404).end();
       return;
     }
-    stack.restart(name).then(
+    (action === 'stop' ? stack.stopReplica(name) : stack.restart(name)).then(
       () => res.writeHead(204).end(),
       (error: unknown) => res.writeHead(409, { 'content-type': 'text/plain' }).end(String(error)),
     );

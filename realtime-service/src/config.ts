@@ -26,6 +26,11 @@ export const configShape = () => ({
   MAX_VISITOR_STREAMS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(20),
   /** The reconnection delay announced to clients (the SSE `retry:` field). */
   SSE_RETRY_MS: z.coerce.number().int().min(500).max(60_000).default(3_000),
+  /**
+   * How long a stream's resume pass (the cookie that lets a browser's own EventSource reconnect)
+   * outlives the stream: the window for the native reconnect after a drop or a restart.
+   */
+  STREAM_RESUME_LEASE_MS: z.coerce.number().int().min(5_000).max(600_000).default(60_000),
 });
 
 export type Config = z.infer<z.ZodObject<ReturnType<typeof configShape>>>;

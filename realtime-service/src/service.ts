@@ -16,6 +16,7 @@ import { ClientHub } from './sse/hub';
 import { LiveFeed } from './sse/live-feed';
 import { EventLog } from './store/event-log';
 import { StreamSlots } from './store/stream-slots';
+import { ResumePasses } from './store/resume-passes';
 import { TicketStore } from './store/tickets';
 
 const TICKET_TTL_MS = 30_000;
@@ -24,6 +25,8 @@ export interface StartOptions {
   logger?: Logger;
   /** How long a stream ticket lives; tests shorten it to see one expire. */
   ticketTtlMs?: number;
+  /** How long a resume pass outlives its stream; tests shorten it to see one lapse. */
+  resumeLeaseMs?: number;
   /** Replaces the revocation list built on this service's Redis (tests time its answers). */
   revocations?: (redis: Redis, prefix: string) => RevocationList;
 }
@@ -71,8 +74,11 @@ export function start(config: Config, options: StartOptions = {}): Promise<Runni
       leaseMs: config.HEARTBEAT_INTERVAL_MS * 3,
     });
     lifecycle.onStop('stream-slots', () => slots.stop());
+    const resumePasses = new ResumePasses(redis, prefix, options.resumeLeaseMs ?? config.STREAM_RESUME_LEASE_MS);
+    lifecycle.onStop('resume-passes', () => resumePasses.stop());
     const app = createApp({
       tickets: new TicketStore(redis, prefix, options.ticketTtlMs ?? TICKET_TTL_MS),
+      resumePasses,
       slots,
       revocations,
       eventLog,

@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const stack = await startStack({ echoLogs: values.logs, scale: parseScale(values.scale) });
   const lines = stack.plan.services.map((service) => `  ${service.name.padEnd(17)} http://127.0.0.1:${service.port}`);
   process.stdout.write(
-    `\nThe stack is up.\n  public API        ${stack.baseUrl}/api (self-signed certificate: ${stack.runDir}/certs/tls.crt)\n${lines.join('\n')}\n  logs              ${stack.runDir}/logs\nCtrl-C stops it.\n`,
+    `\nThe stack is up.\n  the board         ${stack.baseUrl}/ (web/dist)\n  public API        ${stack.baseUrl}/api (self-signed certificate: ${stack.runDir}/certs/tls.crt)\n${lines.join('\n')}\n  logs              ${stack.runDir}/logs\nCtrl-C stops it.\n`,
   );
   let stopping = false;
   const shutdown = () => {

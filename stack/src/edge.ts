@@ -7,6 +7,9 @@ import type { StackPlan } from './plan';
 /** The edge image's sources: nginx.conf, board/, templates/, bin/. */
 export const NGINX_DIR = path.resolve(__dirname, '..', '..', 'nginx');
 
+/** The web client's build (`npm run build -w web`), which the edge serves at `/`. */
+export const WEB_DIST = path.resolve(__dirname, '..', '..', 'web', 'dist');
+
 /** The edge's template variables with their defaults, from the file the image's entrypoint reads. */
 export function edgeDefaults(): Record<string, string> {
   const env = parseDotEnv(readFileSync(path.join(NGINX_DIR, 'templates', 'defaults.env'), 'utf8'));
@@ -50,6 +53,7 @@ export function renderNginx(plan: StackPlan, runDir: string, overrides: Record<s
     NGINX_STATUS_LISTEN: `127.0.0.1:${plan.edge.statusPort}`,
     TLS_CERT_DIR: path.join(runDir, 'certs'),
     ACME_WEBROOT: path.join(runDir, 'acme'),
+    WEB_ROOT: WEB_DIST,
     ...overrides,
   };
   const conf = installNginxFiles(runDir);

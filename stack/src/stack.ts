@@ -3,7 +3,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import net from 'node:net';
 import path from 'node:path';
 import { loadCompose, parseDotEnv, type Env } from './compose';
-import { ensureCertificate, nginxBinary, renderNginx } from './edge';
+import { WEB_DIST, ensureCertificate, nginxBinary, renderNginx } from './edge';
 import { planStack, type PlanOptions, type ServicePlan, type StackPlan } from './plan';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -33,6 +33,8 @@ export interface RunningStack {
   pids: Record<string, number>;
   /** Starts a service replica again (after a test killed it) and waits until it is ready. */
   restart: (name: string) => Promise<void>;
+  /** Stops one replica with SIGTERM, as a deploy would, and resolves once it has exited. */
+  stopReplica: (name: string) => Promise<void>;
   stop: () => Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
   try {
     for (const service of plan.services) started.push(spawnService(service, runDir, options.echoLogs));
     const certificate = ensureCertificate(path.join(runDir, 'certs'), plan.edge.serverName);
+    if (!existsSync(path.join(WEB_DIST, 'index.html'))) throw new Error(`${WEB_DIST} is missing: run \`npm run build\` first`);
     const nginxConf = renderNginx(plan, runDir, options.edge);
     started.push(spawnLogged('nginx', nginxBinary(), ['-p', runDir, '-c', nginxConf, '-g', 'daemon off;'], {}, runDir, options.echoLogs));
     writeFileSync(path.join(runDir, 'pids'), started.map((item) => `${item.name} ${item.child.pid}`).join('\n') + '\n');
@@ -80,6 +83,12 @@ export async function startStack(options: StackOptions = {}): Promise<RunningSta
         started.splice(started.indexOf(previous!), 1, replacement);
         pids[name] = replacement.child.pid!;
         await waitReady(`http://127.0.0.1:${service.port}/health/ready`, Date.now() + (options.readyTimeoutMs ?? 60_000), name, started, runDir);
+      },
+      stopReplica: async (name) => {
+        const running = started.find((item) => item.name === name);
+        if (!running || !plan.services.some((service) => service.name === name)) throw new Error(`no service replica named ${name}`);
+        if (running.child.exitCode === null && running.child.signalCode === null) running.child.kill('SIGTERM');
+        await running.exited;
       },
       stop,
     };

@@ -28,7 +28,8 @@ describe('docker-compose.yml', () => {
 
   it('builds every service workspace and publishes only the edge and localhost-bound dashboards', () => {
     const built = [...compose.values()].filter((service) => service.workspace).map((service) => service.workspace);
-    expect(built.sort()).toEqual(workspaces.filter((name) => name !== 'service-kit').sort());
+    // The kit is a library; the web client is static files, built into the nginx image.
+    expect(built.sort()).toEqual(workspaces.filter((name) => name !== 'service-kit' && name !== 'web').sort());
     const text = read('docker-compose.yml');
     const published = [...text.matchAll(/^\s+- '?"?([^'"\n]+:\d+)'?"?$/gm)].map((match) => match[1]).filter((port) => /:\d+:\d+$/.test(port!));
     for (const mapping of published) expect(mapping).toMatch(/^(0\.0\.0\.0:\$\{HTTPS?_PORT|127\.0\.0\.1:)/);
@@ -42,9 +43,12 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Dockerfile', () => {
-  it('copies every workspace manifest before npm ci (or the install would miss one)', () => {
+  it('copies every service workspace manifest before npm ci (or the install would miss one)', () => {
     const dockerfile = read('Dockerfile');
-    for (const workspace of workspaces) expect(dockerfile).toContain(`COPY ${workspace}/package.json ${workspace}/`);
+    for (const workspace of workspaces.filter((name) => name !== 'web')) expect(dockerfile).toContain(`COPY ${workspace}/package.json ${workspace}/`);
+    // The web client's dependencies stay out of the service images: nginx/Dockerfile builds it.
+    expect(dockerfile).not.toContain('web/');
+    expect(read('nginx/Dockerfile')).toContain('COPY web/package.json web/');
   });
 });
 
@@ -85,7 +89,7 @@ describe('nginx', () => {
     const image = scratch();
     for (const part of ['nginx.conf', 'board', 'templates']) cpSync(path.join(ROOT, 'nginx', part), path.join(image, part), { recursive: true });
     const local = scratch();
-    const variables = { SERVER_NAME: 'board.example.com', HSTS_MAX_AGE: '31536000', HTTPS_PORT: '443', TLS_CERT_DIR: path.join(local, 'certs'), ACME_WEBROOT: path.join(local, 'acme') };
+    const variables = { SERVER_NAME: 'board.example.com', HSTS_MAX_AGE: '31536000', HTTPS_PORT: '443', TLS_CERT_DIR: path.join(local, 'certs'), ACME_WEBROOT: path.join(local, 'acme'), WEB_ROOT: path.join(local, 'web') };
     renderNginx({ ...plan, edge: { ...plan.edge, serverName: 'board.example.com' } }, local, { ...variables, NGINX_HTTP_LISTEN: '8080', NGINX_HTTPS_LISTEN: '8443', NGINX_STATUS_LISTEN: '8081' });
     const entrypoint = spawnSync(path.join(ROOT, 'nginx', 'bin', 'board-nginx-entrypoint'), ['true'], {
       env: { PATH: process.env.PATH, NGINX_CONF_DIR: image, GATEWAY_UPSTREAM: 'localhost:3000', ...variables },

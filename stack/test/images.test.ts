@@ -252,9 +252,13 @@ replay(`image recipes replayed without a Docker engine${isolation.available ? ''
 
   describe('nginx image (nginx/Dockerfile)', () => {
     it('renders its templates, makes a certificate and passes `nginx -t` through its entrypoint', async () => {
-      const context = path.join(ROOT, 'nginx');
-      const image = await builder.build({ contextDir: context, dockerfile: path.join(context, 'Dockerfile') });
+      const image = await builder.build({ contextDir: ROOT, dockerfile: path.join(ROOT, 'nginx', 'Dockerfile') });
       expect(image.config.entrypoint).toEqual({ form: 'exec', argv: ['/usr/local/bin/board-nginx-entrypoint'] });
+      // The web client, built in its own stage: its static files only, where WEB_ROOT points.
+      const served = image.layers.map((layer) => path.join(layer, 'usr/share/board-web')).find((dir) => existsSync(path.join(dir, 'index.html')));
+      expect(served).toBeDefined();
+      expect(readdirSync(path.join(served!, 'assets')).filter((file) => /^index-[\w-]+\.js$/.test(file))).toHaveLength(1);
+      expect(image.layers.some((layer) => existsSync(path.join(layer, 'app')))).toBe(false);
       // No compose DNS here: the gateway's address is one the entrypoint can resolve on this host.
       const container = Container.start(scratch, image, { name: 'nginx-t', command: ['nginx', '-t'], env: { GATEWAY_UPSTREAM: '127.0.0.1:3000' } });
       const outcome = await container.exited;

@@ -16,11 +16,14 @@ import type { LiveFeed } from '../sse/live-feed';
 import { resume } from '../sse/resume';
 import type { EventLog } from '../store/event-log';
 import type { StreamSlots } from '../store/stream-slots';
+import { passFromCookies, resumeCookie, type ResumePass, type ResumePasses } from '../store/resume-passes';
 import type { TicketStore } from '../store/tickets';
 import { streamQueryFields } from './validators';
 
 export interface EventsRouteDeps {
   tickets: TicketStore;
+  /** What authorises a browser's own reconnect, whose ticket is spent. */
+  resumePasses: ResumePasses;
   /** Caps on open streams per user and per client address, across instances. */
   slots: StreamSlots;
   revocations: RevocationList;
@@ -40,7 +43,7 @@ interface StreamQuery {
 const RETRY_AFTER_SECONDS = 5;
 
 export function eventsRouter(deps: EventsRouteDeps): Router {
-  const { tickets, slots, revocations, eventLog, hub, liveFeed } = deps;
+  const { tickets, resumePasses, slots, revocations, eventLog, hub, liveFeed } = deps;
   const log = deps.logger.child({ component: 'sse' });
   const router = Router();
 
@@ -61,21 +64,38 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
   });
 
   /**
-   * Who opens the stream: the holder of a ticket, the caller the gateway vouches for, or (with
-   * neither) a visitor, undefined, who gets the `user` view. Identity headers that do not make an
-   * identity are refused, not taken for a visitor. Whether visitors may watch is the gateway's
-   * decision (PUBLIC_READ).
+   * Who opens the stream: the holder of a ticket; else, with a ticket that is spent (the
+   * browser's own reconnect repeats the URL), the holder of a resume pass; without a ticket, the
+   * caller the gateway vouches for, or the holder of a pass, or (with neither) a visitor,
+   * undefined, who gets the `user` view. Identity headers that do not make an identity are
+   * refused, not taken for a visitor. Whether visitors may watch is the gateway's decision
+   * (PUBLIC_READ). `resumable`: whether the stream gets a pass of its own.
    */
-  async function streamIdentity(req: Request, ticket: string | undefined): Promise<Identity | undefined> {
-    if (ticket === undefined) {
-      if (!sendsIdentity(req.headers)) return undefined;
+  async function streamIdentity(req: Request, ticket: string | undefined): Promise<{ identity: Identity | undefined; resumable: boolean }> {
+    if (ticket === undefined && sendsIdentity(req.headers)) {
       const identity = identityFromHeaders(req.headers);
       if (!identity) throw unauthorized('The identity the gateway sent is incomplete');
-      return identity;
+      return { identity, resumable: false };
     }
-    const identity = await orUnavailable(tickets.redeem(ticket));
-    if (!identity) throw unauthorized('The ticket is invalid, expired or already used', 'INVALID_TICKET');
-    return identity;
+    if (ticket !== undefined) {
+      const identity = await orUnavailable(tickets.redeem(ticket));
+      if (identity) return { identity, resumable: true };
+    }
+    const pass = passFromCookies(req.headers.cookie);
+    const identity = pass === undefined ? undefined : await orUnavailable(resumePasses.redeem(pass));
+    if (identity) return { identity, resumable: true };
+    if (ticket !== undefined) throw unauthorized('The ticket is invalid, expired or already used', 'INVALID_TICKET');
+    return { identity: undefined, resumable: false };
+  }
+
+  /** A pass for the next reconnect of this stream; without one (Redis blinked), the client takes a fresh ticket. */
+  async function passFor(identity: Identity): Promise<ResumePass | undefined> {
+    try {
+      return await resumePasses.issue(identity);
+    } catch (error) {
+      log.warn({ err: error }, 'no resume pass for this stream');
+      return undefined;
+    }
   }
 
   /** The identity as it stands now: refused when revoked, held to the user's current role. */
@@ -103,7 +123,8 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
     if (!hub.isAccepting || !liveFeed.isSubscribed) {
       throw serviceUnavailable('Live events are unavailable right now', RETRY_AFTER_SECONDS);
     }
-    const identity = await currentIdentity(await streamIdentity(req, ticket));
+    const opener = await streamIdentity(req, ticket);
+    const identity = await currentIdentity(opener.identity);
     // An empty Last-Event-ID means the client saw no event yet, as if it were absent.
     const lastEventId = req.get('last-event-id') || lastEventIdParam || undefined;
     const slot = await orUnavailable(slots.claim({ userId: identity?.userId, address: req.ip ?? req.socket.remoteAddress ?? '' }));
@@ -113,12 +134,18 @@ export function eventsRouter(deps: EventsRouteDeps): Router {
         'Retry-After': String(RETRY_AFTER_SECONDS),
       });
     }
-    res.once('close', () => void slot.release());
+    const pass = opener.resumable && identity ? await passFor(identity) : undefined;
+    res.once('close', () => {
+      pass?.release();
+      void slot.release();
+    });
     // The client may have left while we checked who it is; its 'close' has been and gone.
     if (res.closed) {
+      pass?.release();
       await slot.release();
       return;
     }
+    if (pass) res.setHeader('Set-Cookie', resumeCookie(pass.value));
     // A stream lasts as long as the client stays; its duration would swamp the latency histogram.
     res.locals.skipRequestMetrics = true;
     const client = hub.open(res, identity, channels, lastEventId !== undefined);

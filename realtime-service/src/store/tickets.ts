@@ -36,7 +36,8 @@ export class TicketStore {
   }
 }
 
-function parseIdentity(json: string): Identity | undefined {
+/** An identity as stored in Redis by this service (tickets, resume passes); undefined if it is not one. */
+export function parseIdentity(json: string): Identity | undefined {
   const value: unknown = JSON.parse(json);
   if (typeof value !== 'object' || value === null) return undefined;
   const { userId, role, sessionId } = value as Record<string, unknown>;

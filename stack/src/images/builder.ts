@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { baseImage, type BaseImage } from './base-images';
-import { digestOf, stageContext } from './context';
+import { digestOf, ignoreFileFor, stageContext } from './context';
 import { expand, parseDockerfile, type Command, type HealthCheck, type Recipe, type Stage, type Step } from './dockerfile';
 import { runInRoot, SOURCE_MOUNT, type RootSpec, type Scratch } from './rootfs';
 import { resolveUser } from './users';
@@ -73,18 +73,19 @@ export class ImageBuilder {
   async build(request: BuildRequest): Promise<Image> {
     const file = path.relative(process.cwd(), request.dockerfile);
     const recipe = parseDockerfile(readFileSync(request.dockerfile, 'utf8'), file);
-    const build = new RecipeBuild(this, recipe, file, this.context(request.contextDir), request.buildArgs ?? {});
+    const build = new RecipeBuild(this, recipe, file, this.context(request.contextDir, request.dockerfile), request.buildArgs ?? {});
     const target = request.target === undefined ? recipe.stages.at(-1)! : build.stageNamed(request.target.toLowerCase(), recipe.stages.length);
     return build.stage(target);
   }
 
   /** The context directory as the daemon would receive it, staged once per builder. */
-  private context(dir: string): string {
-    let staged = this.contexts.get(dir);
+  private context(dir: string, dockerfile: string): string {
+    const key = `${dir}\0${ignoreFileFor(dir, dockerfile)}`;
+    let staged = this.contexts.get(key);
     if (!staged) {
       staged = this.scratch.directory('context');
-      stageContext(dir, staged);
-      this.contexts.set(dir, staged);
+      stageContext(dir, staged, dockerfile);
+      this.contexts.set(key, staged);
     }
     return staged;
   }

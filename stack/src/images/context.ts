@@ -5,17 +5,26 @@ import ignore, { type Ignore } from '@balena/dockerignore';
 
 /**
  * Copies the build context as `docker build` sends it into `into`: the context directory less what
- * its .dockerignore excludes, matched by Docker's own rules (@balena/dockerignore is a port of
+ * its ignore file excludes, matched by Docker's own rules (@balena/dockerignore is a port of
  * them). A COPY then reaches only what the daemon would have received.
  */
-export function stageContext(contextDir: string, into: string): void {
-  const ignoreFile = path.join(contextDir, '.dockerignore');
+export function stageContext(contextDir: string, into: string, dockerfile?: string): void {
+  const ignoreFile = ignoreFileFor(contextDir, dockerfile);
   const rules = existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : '';
   // With an exception rule (`!path`), something inside an excluded directory may come back, so
   // excluded directories are searched too; without one they are skipped whole (node_modules).
   const hasExceptions = rules.split('\n').some((line) => line.trim().startsWith('!'));
   mkdirSync(into, { recursive: true });
   copyIncluded({ from: contextDir, to: into, rules: ignore().add(rules), hasExceptions }, '');
+}
+
+/**
+ * BuildKit's rule: `<Dockerfile>.dockerignore` beside the Dockerfile, when there is one, replaces
+ * the context's `.dockerignore` (so images that share a context can each have their own).
+ */
+export function ignoreFileFor(contextDir: string, dockerfile?: string): string {
+  const own = dockerfile === undefined ? undefined : `${dockerfile}.dockerignore`;
+  return own !== undefined && existsSync(own) ? own : path.join(contextDir, '.dockerignore');
 }
 
 interface Walk {

@@ -1,0 +1,134 @@
+import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { errorText } from '../../api/errors';
+import type { Message, User } from '../../api/types';
+import { useBoard } from '../../app/context';
+import { addMessage, messagesKey, removeMessage, replaceMessage, type Pages } from './cache';
+import { MessageItem, type MessageActions } from './MessageItem';
+import { useLiveBoard } from './useLiveBoard';
+
+const STATUS_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline, retrying' } as const;
+
+export function BoardScreen({ channel, user }: { channel: string; user: User }) {
+  const { api } = useBoard();
+  const client = useQueryClient();
+  const key = messagesKey(channel);
+  const status = useLiveBoard(channel, user);
+  const query = useInfiniteQuery({
+    queryKey: key,
+    queryFn: ({ pageParam }) => api.messages(channel, pageParam),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (last) => last.nextCursor ?? undefined,
+  });
+  const update = (change: (pages: Pages) => Pages) => client.setQueryData<Pages>(key, (pages) => (pages ? change(pages) : pages));
+
+  const actions: MessageActions = {
+    edit: async (id, body) => {
+      const { message } = await api.editMessage(id, body);
+      update((pages) => replaceMessage(pages, message));
+    },
+    remove: async (id) => {
+      await api.deleteMessage(id);
+      update((pages) => removeMessage(pages, id));
+    },
+    like: async (id, liked) => {
+      const { message } = await (liked ? api.like(id) : api.unlike(id));
+      update((pages) => replaceMessage(pages, message));
+    },
+  };
+
+  // Infinite scroll: the sentinel under the last message loads the next (older) page.
+  const sentinel = useRef<HTMLDivElement>(null);
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
+  useEffect(() => {
+    const node = sentinel.current;
+    if (!node || !hasNextPage || typeof IntersectionObserver === 'undefined') return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
+    });
+    observer.observe(node);
+    return () => observer.disconnect();
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+
+  const messages = query.data?.pages.flatMap((page) => page.messages) ?? [];
+  return (
+    <section aria-labelledby="board-title">
+      <div className="board-head">
+        <h1 id="board-title">#{channel}</h1>
+        <p className={`live live-${status}`} role="status" data-testid="live-status">
+          {STATUS_TEXT[status]}
+        </p>
+      </div>
+      <Composer
+        channel={channel}
+        onPosted={(message) => update((pages) => addMessage(pages, message))}
+        post={(body) => api.postMessage(channel, body).then((r) => r.message)}
+      />
+      {query.isPending && <p>Loading messages…</p>}
+      {query.isError && (
+        <p role="alert" className="error">
+          {errorText(query.error)}
+        </p>
+      )}
+      {query.isSuccess && messages.length === 0 && <p>No messages yet. Say something.</p>}
+      <div className="messages" aria-label={`Messages in #${channel}`} role="feed" aria-busy={query.isFetching}>
+        {messages.map((message) => (
+          <MessageItem key={message.id} message={message} user={user} actions={actions} />
+        ))}
+      </div>
+      <div ref={sentinel} />
+      {hasNextPage && (
+        <button type="button" onClick={() => void fetchNextPage()} disabled={isFetchingNextPage}>
+          {isFetchingNextPage ? 'Loading…' : 'Load older messages'}
+        </button>
+      )}
+    </section>
+  );
+}
+
+function Composer({ channel, post, onPosted }: { channel: string; post: (body: string) => Promise<Message>; onPosted: (m: Message) => void }) {
+  const [body, setBody] = useState('');
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (event?: FormEvent) => {
+    event?.preventDefault();
+    if (body.trim() === '' || busy) return;
+    setBusy(true);
+    try {
+      onPosted(await post(body));
+      setBody('');
+      setError(undefined);
+    } catch (caught) {
+      setError(errorText(caught));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="composer" onSubmit={(e) => void submit(e)}>
+      <label htmlFor="composer">Message to #{channel}</label>
+      <textarea
+        id="composer"
+        value={body}
+        maxLength={2000}
+        rows={3}
+        onChange={(e) => setBody(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) void submit();
+        }}
+        aria-describedby="composer-hint"
+      />
+      <p id="composer-hint" className="hint">
+        Ctrl+Enter posts.
+      </p>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <button type="submit" disabled={busy || body.trim() === ''}>
+        Post
+      </button>
+    </form>
+  );
+}
