@@ -65,11 +65,20 @@ describe('hostile and broken input, through nginx', () => {
     expect(await countMessages()).toBe(before);
   });
 
-  it('answers a body over the service limit (64 KiB) but under the edge limit (1 MiB) with 413 naming the limit', async () => {
+  it('answers a body over the service limit (64 KiB) but under the gateway's (1 MiB) with 413 naming the limit', async () => {
     const response = await call('POST', '/api/messages', { token: session.accessToken, body: { channel, body: 'x'.repeat(100_000) } });
     expect(response.status).toBe(413);
     expect(response.body).toEqual(errorShape('PAYLOAD_TOO_LARGE'));
     expect((response.body as { error: { message: string } }).error.message).toContain('65536 bytes');
+  });
+
+  it('answers bodies over the gateway limit (1 MiB) but under the edge limit (2 MiB) with 413, and every gateway stays in rotation', async () => {
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const response = await call('POST', '/api/messages', { token: 'x', body: { channel, body: 'x'.repeat(1_500_000) } });
+      expect({ attempt, status: response.status }).toEqual({ attempt, status: 413 });
+      expect(response.body).toEqual(errorShape('PAYLOAD_TOO_LARGE'));
+    }
+    expect((await call('GET', '/api/health')).status).toBe(200);
   });
 
   describe('forged tokens', () => {

@@ -13,9 +13,20 @@ const bufferedBodies = new WeakMap<IncomingMessage, Buffer>();
 /** The body read by bufferRequestBody, for the proxy to send instead of the spent stream. */
 export const bufferedBodyOf = (req: IncomingMessage): Buffer | undefined => bufferedBodies.get(req);
 
+/**
+ * Declared bodies up to this size are read and thrown away before the 413, so the connection
+ * stays usable: nginx (whose client_max_body_size is 2 MiB) sends the whole body before it reads
+ * the answer, and a connection closed under it reads as a failed gateway (a 502, and the
+ * replica taken out of rotation). Larger ones can only come from past the edge: the connection
+ * is closed instead.
+ */
+const DRAINED_BODY_MAX_BYTES = 4 * 1024 * 1024;
+
+const tooLargeMessage = (limit: number) => `The request body is larger than ${limit} bytes`;
+
 const payloadTooLarge = (limit: number) =>
   // Closing the connection stops the client from sending the rest of a body nobody will read.
-  new AppError(413, 'PAYLOAD_TOO_LARGE', `The request body is larger than ${limit} bytes`, undefined, { Connection: 'close' });
+  new AppError(413, 'PAYLOAD_TOO_LARGE', tooLargeMessage(limit), undefined, { Connection: 'close' });
 
 /** The largest body a request may carry: most routes share one limit, a few (an image upload) have their own. */
 export type BodyLimit = (req: Request) => number;
@@ -25,7 +36,18 @@ export function rejectOversizedBody(limitFor: BodyLimit): RequestHandler {
   return (req, _res, next) => {
     const declared = req.headers['content-length'];
     const limit = limitFor(req);
-    next(declared !== undefined && Number(declared) > limit ? payloadTooLarge(limit) : undefined);
+    if (declared === undefined || !(Number(declared) > limit)) {
+      next();
+      return;
+    }
+    if (Number(declared) > DRAINED_BODY_MAX_BYTES) {
+      next(payloadTooLarge(limit));
+      return;
+    }
+    const answer = () => next(new AppError(413, 'PAYLOAD_TOO_LARGE', tooLargeMessage(limit)));
+    req.once('end', answer);
+    req.once('error', () => next(new AppError(400, 'REQUEST_ABORTED', 'The request was aborted')));
+    req.resume();
   };
 }
 

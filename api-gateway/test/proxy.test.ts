@@ -123,6 +123,40 @@ describe('request bodies', () => {
   });
 });
 
+describe('a declared body over the limit, as nginx sends one', () => {
+  /** Two requests on one kept-alive connection: the second needs the first's connection intact. */
+  function twoOnOneConnection(first: Buffer): Promise<{ statuses: number[]; connection: (string | undefined)[]; sockets: number }> {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const send = (path: string, method: string, body?: Buffer) =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const req = http.request(`${gateway.url}${path}`, { method, agent, headers: { authorization: bearer(), 'content-type': 'application/json', ...(body ? { 'content-length': String(body.length) } : {}) } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+        });
+        req.on('socket', (socket) => sockets.add(socket));
+        req.on('error', reject);
+        req.end(body);
+      });
+    return (async () => {
+      try {
+        const one = await send('/api/messages', 'POST', first);
+        const two = await send('/api/users/me', 'GET');
+        return { statuses: [one.status, two.status], connection: [one.connection, two.connection], sockets: sockets.size };
+      } finally {
+        agent.destroy();
+      }
+    })();
+  }
+
+  it('is read and dropped before the 413, so the connection serves the next request (a closed one reads as a failed gateway to nginx)', async () => {
+    const { statuses, connection, sockets } = await twoOnOneConnection(Buffer.alloc(BODY_LIMIT + 512 * 1024, 'a'));
+    expect(statuses).toEqual([413, 200]);
+    expect(connection[0]).not.toBe('close');
+    expect(sockets).toBe(1);
+  });
+});
+
 describe('responses', () => {
   it('passes an upstream 5xx through as it is', async () => {
     const upstreamError = { error: { code: 'INTERNAL_ERROR', message: 'Something went wrong on our side', requestId: 'r-1' } };
