@@ -65,7 +65,7 @@ describe('hostile and broken input, through nginx', () => {
     expect(await countMessages()).toBe(before);
   });
 
-  it('answers a body over the service limit (64 KiB) but under the gateway's (1 MiB) with 413 naming the limit', async () => {
+  it('answers a body over the service limit (64 KiB) but under the gateway limit (1 MiB) with 413 naming the limit', async () => {
     const response = await call('POST', '/api/messages', { token: session.accessToken, body: { channel, body: 'x'.repeat(100_000) } });
     expect(response.status).toBe(413);
     expect(response.body).toEqual(errorShape('PAYLOAD_TOO_LARGE'));
