@@ -23,18 +23,19 @@ function AuthorLine({ message }: { message: Message }) {
   );
 }
 
-export function MessageItem({ message, user, actions }: { message: Message; user: User; actions: MessageActions }) {
+/** One message; a visitor (no `user`, no `actions`) reads it and its like count only. */
+export function MessageItem({ message, user, actions }: { message: Message; user: User | undefined; actions: MessageActions | undefined }) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.body);
   const [error, setError] = useState<string | undefined>();
-  const own = message.author?.id === user.id;
-  const mayDelete = own || user.role === 'admin';
-  // Members and admins like; a user sees the count.
-  const mayLike = user.role !== 'user';
+  const own = user !== undefined && actions !== undefined && message.author?.id === user.id;
+  const mayDelete = actions !== undefined && (own || user?.role === 'admin');
+  // Members and admins like; a user and a visitor see the count.
+  const mayLike = actions !== undefined && user !== undefined && user.role !== 'user';
   const liked = message.likedByMe === true;
   const toggleLike = async () => {
     try {
-      await actions.like(message.id, !liked);
+      await actions?.like(message.id, !liked);
     } catch (caught) {
       setError(errorText(caught));
     }
@@ -43,7 +44,7 @@ export function MessageItem({ message, user, actions }: { message: Message; user
   const save = async (event: FormEvent) => {
     event.preventDefault();
     try {
-      await actions.edit(message.id, draft);
+      await actions?.edit(message.id, draft);
       setEditing(false);
       setError(undefined);
     } catch (caught) {
@@ -52,7 +53,7 @@ export function MessageItem({ message, user, actions }: { message: Message; user
   };
   const remove = async () => {
     try {
-      await actions.remove(message.id);
+      await actions?.remove(message.id);
     } catch (caught) {
       setError(errorText(caught));
     }

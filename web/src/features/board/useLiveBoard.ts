@@ -23,11 +23,11 @@ import {
  * once; when it names an author the pages do not know yet, the newest page is fetched again so
  * the author shows as the API shows it.
  */
-export function useLiveBoard(channel: string, user: User): LiveStatus {
+export function useLiveBoard(channel: string, user: User | undefined): LiveStatus {
   const { api, session } = useBoard();
   const client = useQueryClient();
   const [status, setStatus] = useState<LiveStatus>('connecting');
-  const userId = user.id;
+  const userId = user?.id;
 
   useEffect(() => {
     const key = messagesKey(channel);
@@ -80,7 +80,8 @@ export function useLiveBoard(channel: string, user: User): LiveStatus {
     };
     const stream = new LiveStream({
       channels: [channel],
-      ticket: async () => (await api.streamTicket()).ticket,
+      // A visitor's stream has no ticket: the server gives it the `user` view.
+      ticket: userId === undefined ? undefined : async () => (await api.streamTicket()).ticket,
       onEvent,
       onResync: () => void client.invalidateQueries({ queryKey: key }),
       onStatus: setStatus,
