@@ -2,6 +2,7 @@ import { useEffect, type ReactNode } from 'react';
 import { AdminScreen } from '../features/admin/AdminScreen';
 import { LoginScreen } from '../features/auth/LoginScreen';
 import { RegisterScreen } from '../features/auth/RegisterScreen';
+import { BookmarksScreen } from '../features/bookmarks/BookmarksScreen';
 import { BoardScreen } from '../features/board/BoardScreen';
 import { MembershipScreen } from '../features/membership/MembershipScreen';
 import { ProfileScreen } from '../features/profile/ProfileScreen';
@@ -53,6 +54,9 @@ export function App() {
       break;
     case 'membership':
       screen = <MembershipScreen user={user} />;
+      break;
+    case 'bookmarks':
+      screen = user.role === 'user' ? <NotFound /> : <BookmarksScreen user={user} />;
       break;
     case 'sessions':
       screen = <SessionsScreen />;

@@ -31,6 +31,7 @@ export function Layout({ user, channel, children }: { user: User | undefined; ch
             <nav aria-label="Account">
               <ul>
                 {user.role === 'user' && item('/membership', 'Become a member')}
+                {user.role !== 'user' && item('/bookmarks', 'Bookmarks')}
                 {item('/sessions', 'Sessions')}
                 {item('/profile', 'Profile')}
                 {user.role === 'admin' && item('/admin', 'Admin')}

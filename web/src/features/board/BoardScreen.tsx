@@ -4,6 +4,7 @@ import { ApiError, errorText } from '../../api/errors';
 import type { Message, User } from '../../api/types';
 import { useBoard } from '../../app/context';
 import { link, navigate } from '../../app/router';
+import { updateBookmarks, useBookmarkToggle } from '../bookmarks/bookmarks';
 import { addMessage, messagesKey, removeMessage, replaceMessage, type Pages } from './cache';
 import { MessageItem, type MessageActions } from './MessageItem';
 import { useLiveBoard } from './useLiveBoard';
@@ -23,6 +24,7 @@ export function BoardScreen({ channel, user }: { channel: string; user: User | u
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
   const update = (change: (pages: Pages) => Pages) => client.setQueryData<Pages>(key, (pages) => (pages ? change(pages) : pages));
+  const bookmarks = useBookmarkToggle(user);
 
   const actions: MessageActions = {
     edit: async (id, body) => {
@@ -32,11 +34,14 @@ export function BoardScreen({ channel, user }: { channel: string; user: User | u
     remove: async (id) => {
       await api.deleteMessage(id);
       update((pages) => removeMessage(pages, id));
+      updateBookmarks(client, (pages) => removeMessage(pages, id));
     },
     like: async (id, liked) => {
       const { message } = await (liked ? api.like(id) : api.unlike(id));
       update((pages) => replaceMessage(pages, message));
+      updateBookmarks(client, (pages) => replaceMessage(pages, message));
     },
+    bookmark: bookmarks.toggle,
   };
 
   // Public reads turned off: a visitor is asked to log in.
@@ -94,7 +99,7 @@ export function BoardScreen({ channel, user }: { channel: string; user: User | u
       {query.isSuccess && messages.length === 0 && <p>{user ? 'No messages yet. Say something.' : 'No messages yet.'}</p>}
       <div className="messages" aria-label={`Messages in #${channel}`} role="feed" aria-busy={query.isFetching}>
         {messages.map((message) => (
-          <MessageItem key={message.id} message={message} user={user} actions={user ? actions : undefined} />
+          <MessageItem key={message.id} message={message} user={user} actions={user ? actions : undefined} bookmarked={bookmarks.isBookmarked(message.id)} />
         ))}
       </div>
       <div ref={sentinel} />

@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import type { Role, User } from '../../api/types';
 import { useBoard } from '../../app/context';
+import { updateBookmarks } from '../bookmarks/bookmarks';
 import { LiveStream, type LiveEventType, type LiveStatus } from '../../live/stream';
 import {
   addMessage,
@@ -56,12 +57,14 @@ export function useLiveBoard(channel: string, user: User | undefined): LiveStatu
           break;
         case 'message.deleted':
           update((pages) => removeMessage(pages, String(event.id)));
+          updateBookmarks(client, (pages) => removeMessage(pages, String(event.id)));
           break;
         case 'message.likes_changed':
           if (event.channel === channel) update((pages) => setLikes(pages, String(event.id), Number(event.likeCount)));
           break;
         case 'user.deleted':
           update((pages) => removeAuthor(pages, String(event.id)));
+          updateBookmarks(client, (pages) => removeAuthor(pages, String(event.id)));
           void client.invalidateQueries({ queryKey: ['users'] });
           break;
         case 'user.registered':
