@@ -55,7 +55,7 @@ describe('the web client', () => {
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toBe('application/javascript');
     expect(script.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
-    for (const route of ['/login', '/c/random', '/sessions']) expect((await api(route)).headers.get('content-type')).toMatch(/^text\/html/);
+    for (const route of ['/login', '/c/random', '/sessions', '/bookmarks']) expect((await api(route)).headers.get('content-type')).toMatch(/^text\/html/);
     for (const path of ['/api/nope', '/api/', '/assets/missing.js', '/x.html']) {
       const response = await api(path);
       expect([path, response.status, response.headers.get('content-type')]).toEqual([path, 404, expect.stringMatching(/^application\/json/)]);

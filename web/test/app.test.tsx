@@ -49,6 +49,7 @@ afterEach(() => {
 
 describe('the client', () => {
   it('logs in, then shows the board with bodies as text and authors as the API gave them', async () => {
+    window.history.replaceState(null, '', '/login');
     const { server, session } = renderApp({
       'POST /api/auth/refresh': () => apiError(401, 'INVALID_REFRESH_TOKEN'),
       'POST /api/auth/login': () => json(200, issued('t1')),
@@ -74,6 +75,7 @@ describe('the client', () => {
   });
 
   it('shows a wrong password as an alert and stays on the login screen', async () => {
+    window.history.replaceState(null, '', '/login');
     const { session } = renderApp({
       'POST /api/auth/refresh': () => apiError(401, 'INVALID_REFRESH_TOKEN'),
       'POST /api/auth/login': () => json(401, { error: { code: 'INVALID_CREDENTIALS', message: 'Wrong email or password', requestId: 'r' } }),

@@ -51,6 +51,10 @@ export function apiClient(requester: Requester) {
     unlike: (id: string) => call<{ message: Message }>(requester, 'DELETE', `/api/messages/${encodeURIComponent(id)}/like`),
     channels: () => call<{ channels: ChannelSummary[] }>(requester, 'GET', '/api/channels'),
 
+    bookmarks: (before?: string) => call<MessagePage>(requester, 'GET', `/api/bookmarks${query({ before, limit: '50' })}`),
+    bookmark: (id: string) => call<void>(requester, 'PUT', `/api/bookmarks/${encodeURIComponent(id)}`),
+    unbookmark: (id: string) => call<void>(requester, 'DELETE', `/api/bookmarks/${encodeURIComponent(id)}`),
+
     streamTicket: () => call<{ ticket: string; expiresIn: number }>(requester, 'POST', '/api/events/ticket'),
   };
 }

@@ -2,6 +2,7 @@ import { useEffect, type ReactNode } from 'react';
 import { AdminScreen } from '../features/admin/AdminScreen';
 import { LoginScreen } from '../features/auth/LoginScreen';
 import { RegisterScreen } from '../features/auth/RegisterScreen';
+import { BookmarksScreen } from '../features/bookmarks/BookmarksScreen';
 import { BoardScreen } from '../features/board/BoardScreen';
 import { MembershipScreen } from '../features/membership/MembershipScreen';
 import { ProfileScreen } from '../features/profile/ProfileScreen';
@@ -17,17 +18,27 @@ export function App() {
   const path = usePath();
   const route = routeOf(path);
   const isPublic = PUBLIC_SCREENS.has(route.screen);
+  // A page load with no session reads the board as a visitor; an ended session, and every other
+  // screen, ask to log in.
+  const visiting = state.status === 'signedOut' && state.reason === undefined && route.screen === 'board';
 
   useEffect(() => {
-    if (state.status === 'signedOut' && !isPublic) navigate(`/login?next=${encodeURIComponent(path)}`, true);
+    if (state.status === 'signedOut' && !isPublic && !visiting) navigate(`/login?next=${encodeURIComponent(path)}`, true);
     if (state.status === 'signedIn' && isPublic) navigate(nextPath(), true);
-  }, [state.status, isPublic, path]);
+  }, [state.status, isPublic, visiting, path]);
 
   if (state.status === 'restoring') {
     return (
       <main className="centered" aria-busy="true">
         <p>Loading…</p>
       </main>
+    );
+  }
+  if (visiting && route.screen === 'board') {
+    return (
+      <Layout user={undefined} channel={route.channel}>
+        <BoardScreen key={route.channel} channel={route.channel} user={undefined} />
+      </Layout>
     );
   }
   if (state.status === 'signedOut' || isPublic) {
@@ -43,6 +54,9 @@ export function App() {
       break;
     case 'membership':
       screen = <MembershipScreen user={user} />;
+      break;
+    case 'bookmarks':
+      screen = user.role === 'user' ? <NotFound /> : <BookmarksScreen user={user} />;
       break;
     case 'sessions':
       screen = <SessionsScreen />;

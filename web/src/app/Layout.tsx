@@ -7,7 +7,8 @@ import { link, navigate, usePath } from './router';
 /** Offered even before they hold a message; the API lists the channels that do (GET /api/channels). */
 export const SUGGESTED_CHANNELS = ['general', 'random'];
 
-export function Layout({ user, channel, children }: { user: User; channel: string | undefined; children: ReactNode }) {
+/** The frame of every signed-in screen, and of the board a visitor (no `user`) reads. */
+export function Layout({ user, channel, children }: { user: User | undefined; channel: string | undefined; children: ReactNode }) {
   const { session, api } = useBoard();
   const path = usePath();
   const listed = useQuery({ queryKey: ['channels'], queryFn: () => api.channels(), staleTime: 60_000 });
@@ -25,20 +26,33 @@ export function Layout({ user, channel, children }: { user: User; channel: strin
         Skip to content
       </a>
       <header className="top">
-        <nav aria-label="Account">
-          <ul>
-            {user.role === 'user' && item('/membership', 'Become a member')}
-            {item('/sessions', 'Sessions')}
-            {item('/profile', 'Profile')}
-            {user.role === 'admin' && item('/admin', 'Admin')}
-          </ul>
-        </nav>
-        <p className="who">
-          Signed in as <strong>{user.displayName}</strong> (@{user.username}, <span data-testid="role">{user.role}</span>)
-        </p>
-        <button type="button" onClick={() => void session.logout()}>
-          Log out
-        </button>
+        {user ? (
+          <>
+            <nav aria-label="Account">
+              <ul>
+                {user.role === 'user' && item('/membership', 'Become a member')}
+                {user.role !== 'user' && item('/bookmarks', 'Bookmarks')}
+                {item('/sessions', 'Sessions')}
+                {item('/profile', 'Profile')}
+                {user.role === 'admin' && item('/admin', 'Admin')}
+              </ul>
+            </nav>
+            <p className="who">
+              Signed in as <strong>{user.displayName}</strong> (@{user.username}, <span data-testid="role">{user.role}</span>)
+            </p>
+            <button type="button" onClick={() => void session.logout()}>
+              Log out
+            </button>
+          </>
+        ) : (
+          <nav aria-label="Account" className="visitor-nav">
+            <p className="who">Reading as a visitor.</p>
+            <ul>
+              {item(`/login?next=${encodeURIComponent(path)}`, 'Log in')}
+              {item('/register', 'Register')}
+            </ul>
+          </nav>
+        )}
       </header>
       <div className="frame">
         <nav aria-label="Channels" className="channels">

@@ -28,6 +28,7 @@ export type Route =
   | { screen: 'membership' }
   | { screen: 'sessions' }
   | { screen: 'profile' }
+  | { screen: 'bookmarks' }
   | { screen: 'admin' }
   | { screen: 'notFound' };
 
@@ -44,6 +45,7 @@ export function routeOf(path: string): Route {
     case 'membership':
     case 'sessions':
     case 'profile':
+    case 'bookmarks':
     case 'admin':
       return { screen: name };
     default:

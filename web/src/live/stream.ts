@@ -15,8 +15,8 @@ export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
 export interface LiveStreamOptions {
   channels: readonly string[];
-  /** A fresh single-use ticket (POST /api/events/ticket). Throws when the session is over. */
-  ticket: () => Promise<string>;
+  /** A fresh single-use ticket (POST /api/events/ticket). Throws when the session is over. Absent: a visitor's stream, with no ticket. */
+  ticket?: () => Promise<string>;
   onEvent: (type: LiveEventType, data: unknown) => void;
   /** The stream could not replay what was missed: reload what is on screen from the API. */
   onResync: () => void;
@@ -74,15 +74,17 @@ export class LiveStream {
 
   private async open(): Promise<void> {
     this.status(this.attempt === 0 ? 'connecting' : 'reconnecting');
-    let ticket: string;
-    try {
-      ticket = await this.options.ticket();
-    } catch {
-      this.retryLater();
-      return;
+    const params = new URLSearchParams();
+    if (this.options.ticket) {
+      try {
+        params.set('ticket', await this.options.ticket());
+      } catch {
+        this.retryLater();
+        return;
+      }
+      if (this.stopped) return;
     }
-    if (this.stopped) return;
-    const params = new URLSearchParams({ ticket, channels: this.options.channels.join(',') });
+    params.set('channels', this.options.channels.join(','));
     if (this.lastEventId) params.set('lastEventId', this.lastEventId);
     const Source = this.options.EventSource ?? EventSource;
     const source = new Source(`/api/events?${params.toString()}`);

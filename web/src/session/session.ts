@@ -118,8 +118,10 @@ export class SessionManager {
    */
   async request(path: string, init: RequestInit = {}, retry = true): Promise<Response> {
     const seen = this.generation;
+    const hadToken = this.token !== undefined;
     const response = await this.send(path, init);
-    if (response.status !== 401) return response;
+    // A visitor's 401 (public reads off) is the answer itself: there is no session to end.
+    if (response.status !== 401 || !hadToken) return response;
     const error = await ApiError.from(response.clone());
     if (!TOKEN_REFUSED.has(error.code) || !retry) return response;
     // Another request may have renewed the token while this one was out: use that one.

@@ -1,15 +1,18 @@
 import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { errorText } from '../../api/errors';
+import { ApiError, errorText } from '../../api/errors';
 import type { Message, User } from '../../api/types';
 import { useBoard } from '../../app/context';
+import { link, navigate } from '../../app/router';
+import { updateBookmarks, useBookmarkToggle } from '../bookmarks/bookmarks';
 import { addMessage, messagesKey, removeMessage, replaceMessage, type Pages } from './cache';
 import { MessageItem, type MessageActions } from './MessageItem';
 import { useLiveBoard } from './useLiveBoard';
 
 const STATUS_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline, retrying' } as const;
 
-export function BoardScreen({ channel, user }: { channel: string; user: User }) {
+/** One channel's messages, live; with no `user`, as a visitor reads them (no post box, no actions). */
+export function BoardScreen({ channel, user }: { channel: string; user: User | undefined }) {
   const { api } = useBoard();
   const client = useQueryClient();
   const key = messagesKey(channel);
@@ -21,6 +24,7 @@ export function BoardScreen({ channel, user }: { channel: string; user: User }) 
     getNextPageParam: (last) => last.nextCursor ?? undefined,
   });
   const update = (change: (pages: Pages) => Pages) => client.setQueryData<Pages>(key, (pages) => (pages ? change(pages) : pages));
+  const bookmarks = useBookmarkToggle(user);
 
   const actions: MessageActions = {
     edit: async (id, body) => {
@@ -30,12 +34,21 @@ export function BoardScreen({ channel, user }: { channel: string; user: User }) 
     remove: async (id) => {
       await api.deleteMessage(id);
       update((pages) => removeMessage(pages, id));
+      updateBookmarks(client, (pages) => removeMessage(pages, id));
     },
     like: async (id, liked) => {
       const { message } = await (liked ? api.like(id) : api.unlike(id));
       update((pages) => replaceMessage(pages, message));
+      updateBookmarks(client, (pages) => replaceMessage(pages, message));
     },
+    bookmark: bookmarks.toggle,
   };
+
+  // Public reads turned off: a visitor is asked to log in.
+  const refused = !user && query.error instanceof ApiError && query.error.status === 401;
+  useEffect(() => {
+    if (refused) navigate(`/login?next=${encodeURIComponent(`/c/${channel}`)}`, true);
+  }, [refused, channel]);
 
   // Infinite scroll: the sentinel under the last message loads the next (older) page.
   const sentinel = useRef<HTMLDivElement>(null);
@@ -59,21 +72,34 @@ export function BoardScreen({ channel, user }: { channel: string; user: User }) 
           {STATUS_TEXT[status]}
         </p>
       </div>
-      <Composer
-        channel={channel}
-        onPosted={(message) => update((pages) => addMessage(pages, message))}
-        post={(body) => api.postMessage(channel, body).then((r) => r.message)}
-      />
+      {user ? (
+        <Composer
+          channel={channel}
+          onPosted={(message) => update((pages) => addMessage(pages, message))}
+          post={(body) => api.postMessage(channel, body).then((r) => r.message)}
+        />
+      ) : (
+        <p className="call-to-action">
+          <a href={`/login?next=${encodeURIComponent(`/c/${channel}`)}`} onClick={link(`/login?next=${encodeURIComponent(`/c/${channel}`)}`)}>
+            Log in
+          </a>{' '}
+          or{' '}
+          <a href="/register" onClick={link('/register')}>
+            register
+          </a>{' '}
+          to post, like and see who wrote what.
+        </p>
+      )}
       {query.isPending && <p>Loading messages…</p>}
       {query.isError && (
         <p role="alert" className="error">
           {errorText(query.error)}
         </p>
       )}
-      {query.isSuccess && messages.length === 0 && <p>No messages yet. Say something.</p>}
+      {query.isSuccess && messages.length === 0 && <p>{user ? 'No messages yet. Say something.' : 'No messages yet.'}</p>}
       <div className="messages" aria-label={`Messages in #${channel}`} role="feed" aria-busy={query.isFetching}>
         {messages.map((message) => (
-          <MessageItem key={message.id} message={message} user={user} actions={actions} />
+          <MessageItem key={message.id} message={message} user={user} actions={user ? actions : undefined} bookmarked={bookmarks.isBookmarked(message.id)} />
         ))}
       </div>
       <div ref={sentinel} />

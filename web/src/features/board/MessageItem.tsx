@@ -2,12 +2,15 @@ import { useState, type FormEvent } from 'react';
 import { errorText } from '../../api/errors';
 import type { Message, User } from '../../api/types';
 import { ConfirmButton } from '../../app/ConfirmButton';
+import { link } from '../../app/router';
 
 export interface MessageActions {
   edit: (id: string, body: string) => Promise<void>;
   remove: (id: string) => Promise<void>;
   /** Like (true) or take the like back (false). */
   like: (id: string, liked: boolean) => Promise<void>;
+  /** Bookmark (true) or remove the bookmark (false); members and admins. */
+  bookmark?: (message: Message, on: boolean) => Promise<void>;
 }
 
 const time = (iso: string) => new Date(iso).toLocaleString();
@@ -23,18 +26,41 @@ function AuthorLine({ message }: { message: Message }) {
   );
 }
 
-export function MessageItem({ message, user, actions }: { message: Message; user: User; actions: MessageActions }) {
+/** One message; a visitor (no `user`, no `actions`) reads it and its like count only. */
+export function MessageItem({
+  message,
+  user,
+  actions,
+  bookmarked = false,
+  showChannel = false,
+}: {
+  message: Message;
+  user: User | undefined;
+  actions: MessageActions | undefined;
+  bookmarked?: boolean;
+  /** Outside its channel (the bookmarks screen): a link to the channel it is in. */
+  showChannel?: boolean;
+}) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.body);
   const [error, setError] = useState<string | undefined>();
-  const own = message.author?.id === user.id;
-  const mayDelete = own || user.role === 'admin';
-  // Members and admins like; a user sees the count.
-  const mayLike = user.role !== 'user';
+  const own = user !== undefined && actions !== undefined && message.author?.id === user.id;
+  const mayDelete = actions !== undefined && (own || user?.role === 'admin');
+  // Members and admins like; a user and a visitor see the count.
+  const mayLike = actions !== undefined && user !== undefined && user.role !== 'user';
   const liked = message.likedByMe === true;
+  const mayBookmark = mayLike && actions?.bookmark !== undefined;
+  const toggleBookmark = async () => {
+    try {
+      await actions?.bookmark?.(message, !bookmarked);
+      setError(undefined);
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  };
   const toggleLike = async () => {
     try {
-      await actions.like(message.id, !liked);
+      await actions?.like(message.id, !liked);
     } catch (caught) {
       setError(errorText(caught));
     }
@@ -43,7 +69,7 @@ export function MessageItem({ message, user, actions }: { message: Message; user
   const save = async (event: FormEvent) => {
     event.preventDefault();
     try {
-      await actions.edit(message.id, draft);
+      await actions?.edit(message.id, draft);
       setEditing(false);
       setError(undefined);
     } catch (caught) {
@@ -52,7 +78,7 @@ export function MessageItem({ message, user, actions }: { message: Message; user
   };
   const remove = async () => {
     try {
-      await actions.remove(message.id);
+      await actions?.remove(message.id);
     } catch (caught) {
       setError(errorText(caught));
     }
@@ -61,6 +87,13 @@ export function MessageItem({ message, user, actions }: { message: Message; user
   return (
     <article className="message" aria-labelledby={`m-${message.id}-meta`} data-message-id={message.id}>
       <header id={`m-${message.id}-meta`}>
+        {showChannel && (
+          <>
+            <a href={`/c/${message.channel}`} onClick={link(`/c/${message.channel}`)}>
+              #{message.channel}
+            </a>{' '}
+          </>
+        )}
         <AuthorLine message={message} />{' '}
         <time dateTime={message.createdAt}>{time(message.createdAt)}</time>
         {message.editedAt && <span className="edited"> (edited)</span>}
@@ -91,6 +124,11 @@ export function MessageItem({ message, user, actions }: { message: Message; user
             </button>
           ) : (
             message.likeCount > 0 && <span className="likes">{message.likeCount === 1 ? '1 like' : `${message.likeCount} likes`}</span>
+          )}{' '}
+          {mayBookmark && (
+            <button type="button" aria-pressed={bookmarked} onClick={() => void toggleBookmark()}>
+              {bookmarked ? 'Bookmarked' : 'Bookmark'}
+            </button>
           )}{' '}
           {own && (
             <button

@@ -2,6 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import type { Role, User } from '../../api/types';
 import { useBoard } from '../../app/context';
+import { updateBookmarks } from '../bookmarks/bookmarks';
 import { LiveStream, type LiveEventType, type LiveStatus } from '../../live/stream';
 import {
   addMessage,
@@ -23,11 +24,11 @@ import {
  * once; when it names an author the pages do not know yet, the newest page is fetched again so
  * the author shows as the API shows it.
  */
-export function useLiveBoard(channel: string, user: User): LiveStatus {
+export function useLiveBoard(channel: string, user: User | undefined): LiveStatus {
   const { api, session } = useBoard();
   const client = useQueryClient();
   const [status, setStatus] = useState<LiveStatus>('connecting');
-  const userId = user.id;
+  const userId = user?.id;
 
   useEffect(() => {
     const key = messagesKey(channel);
@@ -56,12 +57,14 @@ export function useLiveBoard(channel: string, user: User): LiveStatus {
           break;
         case 'message.deleted':
           update((pages) => removeMessage(pages, String(event.id)));
+          updateBookmarks(client, (pages) => removeMessage(pages, String(event.id)));
           break;
         case 'message.likes_changed':
           if (event.channel === channel) update((pages) => setLikes(pages, String(event.id), Number(event.likeCount)));
           break;
         case 'user.deleted':
           update((pages) => removeAuthor(pages, String(event.id)));
+          updateBookmarks(client, (pages) => removeAuthor(pages, String(event.id)));
           void client.invalidateQueries({ queryKey: ['users'] });
           break;
         case 'user.registered':
@@ -80,7 +83,8 @@ export function useLiveBoard(channel: string, user: User): LiveStatus {
     };
     const stream = new LiveStream({
       channels: [channel],
-      ticket: async () => (await api.streamTicket()).ticket,
+      // A visitor's stream has no ticket: the server gives it the `user` view.
+      ticket: userId === undefined ? undefined : async () => (await api.streamTicket()).ticket,
       onEvent,
       onResync: () => void client.invalidateQueries({ queryKey: key }),
       onStatus: setStatus,
