@@ -1,4 +1,5 @@
 import type { Browser } from 'playwright-core';
+import sharp from 'sharp';
 import { call, environment } from './support/client';
 import { launchBrowser, messageWith, openTab, post, screenshot, seriousViolations, signUp, waitLive, type Tab } from './support/browser';
 import { login, register, uniqueName } from './support/users';
@@ -37,6 +38,36 @@ async function becomeMember(opened: Tab): Promise<void> {
 }
 
 describe('the web client: visitors and bookmarks', () => {
+  it('shows an avatar uploaded on the profile screen beside its author for a member, and not for a user', async () => {
+    const author = await tab();
+    await signUp(author.page, 'pictured');
+    await author.page.getByRole('link', { name: 'Profile' }).click();
+    await author.page.getByRole('heading', { name: 'Avatar' }).waitFor();
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#c33' } }).png().toBuffer();
+    await author.page.getByLabel(/Upload an avatar/).setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
+    await author.page.getByRole('status').filter({ hasText: 'Avatar saved.' }).waitFor();
+    await author.page.getByAltText('Your avatar').waitFor();
+    await author.page.getByRole('link', { name: '#general' }).click();
+    await waitLive(author.page);
+    const body = `with a face ${uniqueName('m')}`;
+    await post(author.page, body);
+
+    const member = await tab();
+    await signUp(member.page, 'looker');
+    await becomeMember(member);
+    const seen = messageWith(member.page, body);
+    await seen.waitFor();
+    await seen.locator('img.avatar').waitFor();
+    expect(await seen.locator('img.avatar').getAttribute('src')).toMatch(/^blob:/);
+
+    const user = await tab();
+    await signUp(user.page, 'plain');
+    const unseen = messageWith(user.page, body);
+    await unseen.waitFor();
+    await unseen.getByText('Author hidden').waitFor();
+    expect(await unseen.locator('img').count()).toBe(0);
+  });
+
   it('shows a visitor (no session) the board live and read-only, without authors, with a call to log in', async () => {
     const visitor = await tab();
     const streams: string[] = [];

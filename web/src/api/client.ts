@@ -37,6 +37,19 @@ export function apiClient(requester: Requester) {
     me: () => call<{ user: User }>(requester, 'GET', '/api/users/me'),
     changeDisplayName: (displayName: string) => call<{ user: User }>(requester, 'PATCH', '/api/users/me', { displayName }),
     deleteAccount: () => call<void>(requester, 'DELETE', '/api/users/me'),
+    uploadAvatar: async (image: Blob): Promise<{ user: User }> => {
+      // The body is the image itself, not JSON.
+      const response = await requester.request('/api/users/me/avatar', { method: 'PUT', headers: { 'content-type': image.type }, body: image });
+      if (!response.ok) throw await ApiError.from(response);
+      return (await response.json()) as { user: User };
+    },
+    deleteAvatar: () => call<void>(requester, 'DELETE', '/api/users/me/avatar'),
+    /** An avatar needs the access token, so an <img> cannot fetch it itself: the bytes come here. */
+    avatar: async (url: string): Promise<Blob> => {
+      const response = await requester.request(url);
+      if (!response.ok) throw await ApiError.from(response);
+      return response.blob();
+    },
     becomeMember: (passcode: string) => call<{ user: User }>(requester, 'POST', '/api/users/me/membership', { passcode }),
     users: (after?: string) => call<UserPage>(requester, 'GET', `/api/users${query({ after, limit: '100' })}`),
     deleteUser: (id: string) => call<void>(requester, 'DELETE', `/api/users/${encodeURIComponent(id)}`),

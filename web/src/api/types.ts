@@ -9,6 +9,10 @@ export interface User {
   displayName: string;
   role: Role;
   createdAt: string;
+  /** Versioned (a new upload is a new URL); null when the user has none. */
+  avatarUrl?: string | null;
+  /** Shown to the user and to admins only; null before the first recorded activity. */
+  lastActiveAt?: string | null;
 }
 
 export interface Author {
@@ -16,6 +20,8 @@ export interface Author {
   /** null while the author's registration has not reached the message service yet. */
   username: string | null;
   displayName: string | null;
+  /** Only where the API shows the author (members and admins). */
+  avatarUrl?: string | null;
 }
 
 export interface Message {

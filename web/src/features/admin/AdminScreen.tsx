@@ -35,6 +35,7 @@ export function AdminScreen({ self }: { self: User }) {
           <tr>
             <th scope="col">User</th>
             <th scope="col">Email</th>
+            <th scope="col">Last active</th>
             <th scope="col">Registered</th>
             <th scope="col">Role</th>
             <th scope="col">
@@ -50,6 +51,9 @@ export function AdminScreen({ self }: { self: User }) {
                 {user.id === self.id && ' (you)'}
               </td>
               <td>{user.email}</td>
+              <td>
+                {user.lastActiveAt ? <time dateTime={user.lastActiveAt}>{new Date(user.lastActiveAt).toLocaleString()}</time> : 'never'}
+              </td>
               <td>
                 <time dateTime={user.createdAt}>{new Date(user.createdAt).toLocaleDateString()}</time>
               </td>

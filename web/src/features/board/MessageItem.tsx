@@ -3,6 +3,7 @@ import { errorText } from '../../api/errors';
 import type { Message, User } from '../../api/types';
 import { ConfirmButton } from '../../app/ConfirmButton';
 import { link } from '../../app/router';
+import { Avatar } from '../../app/Avatar';
 
 export interface MessageActions {
   edit: (id: string, body: string) => Promise<void>;
@@ -21,7 +22,7 @@ function AuthorLine({ message }: { message: Message }) {
   if (message.author.displayName === null) return <span className="author">Unknown author</span>;
   return (
     <span className="author">
-      {message.author.displayName} <span className="username">@{message.author.username}</span>
+      {message.author.avatarUrl && <Avatar url={message.author.avatarUrl} size={24} />} {message.author.displayName} <span className="username">@{message.author.username}</span>
     </span>
   );
 }

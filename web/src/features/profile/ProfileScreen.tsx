@@ -1,8 +1,13 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { errorText } from '../../api/errors';
+import { Avatar } from '../../app/Avatar';
 import { ConfirmButton } from '../../app/ConfirmButton';
 import { useBoard } from '../../app/context';
+
+/** What the server takes (user-service checks the bytes again): checked here to answer at once. */
+const AVATAR_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+const AVATAR_MAX_BYTES = 2 * 1024 * 1024;
 
 export function ProfileScreen() {
   const { api, session } = useBoard();
@@ -22,6 +27,33 @@ export function ProfileScreen() {
       await session.reload();
       setName(undefined);
       setMessage({ ok: true, text: 'Display name saved.' });
+    } catch (caught) {
+      setMessage({ ok: false, text: errorText(caught) });
+    }
+  };
+  const upload = async (file: File | undefined) => {
+    if (!file) return;
+    if (!AVATAR_TYPES.includes(file.type)) {
+      setMessage({ ok: false, text: 'Choose a PNG, JPEG or WebP image.' });
+      return;
+    }
+    if (file.size > AVATAR_MAX_BYTES) {
+      setMessage({ ok: false, text: 'The image is larger than 2 MB.' });
+      return;
+    }
+    try {
+      const { user: saved } = await api.uploadAvatar(file);
+      client.setQueryData(['me'], { user: saved });
+      setMessage({ ok: true, text: 'Avatar saved.' });
+    } catch (caught) {
+      setMessage({ ok: false, text: errorText(caught) });
+    }
+  };
+  const removeAvatar = async () => {
+    try {
+      await api.deleteAvatar();
+      await client.invalidateQueries({ queryKey: ['me'] });
+      setMessage({ ok: true, text: 'Avatar removed.' });
     } catch (caught) {
       setMessage({ ok: false, text: errorText(caught) });
     }
@@ -56,7 +88,18 @@ export function ProfileScreen() {
             <dd>
               <time dateTime={user.createdAt}>{new Date(user.createdAt).toLocaleDateString()}</time>
             </dd>
+            <dt>Last active</dt>
+            <dd>{user.lastActiveAt ? <time dateTime={user.lastActiveAt}>{new Date(user.lastActiveAt).toLocaleString()}</time> : 'not yet recorded'}</dd>
           </dl>
+          <h2>Avatar</h2>
+          <Avatar url={user.avatarUrl} size={96} label="Your avatar" />
+          <label htmlFor="avatar-file">Upload an avatar (PNG, JPEG or WebP, at most 2 MB)</label>
+          <input id="avatar-file" type="file" accept={AVATAR_TYPES.join(',')} onChange={(e) => void upload(e.target.files?.[0])} />
+          {user.avatarUrl && (
+            <button type="button" onClick={() => void removeAvatar()}>
+              Remove avatar
+            </button>
+          )}
           <form onSubmit={(e) => void save(e)}>
             <label htmlFor="display-name">Display name</label>
             <input id="display-name" required maxLength={64} value={name ?? user.displayName} onChange={(e) => setName(e.target.value)} />
