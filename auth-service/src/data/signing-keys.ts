@@ -9,9 +9,11 @@ export async function lockSigningKeys(tx: Queryable): Promise<void> {
 /** The keys not retired, newest first: at most the signing key and the next one, published ahead. */
 export async function unretiredKeys(db: Queryable, rotationDays: number): Promise<StoredSigningKey[]> {
   const { rows } = await db.query<{ kid: string; private_key_encrypted: string; activates_at: Date; activated: boolean; due: boolean }>(
+    // clock_timestamp, not now(): a replica whose transaction began before another added a key
+    // (it waited on the lock) must still see that key as active once its time has come.
     `SELECT kid, private_key_encrypted, activates_at,
-            activates_at <= now() AS activated,
-            activates_at <= now() - make_interval(days => $1) AS due
+            activates_at <= clock_timestamp() AS activated,
+            activates_at <= clock_timestamp() - make_interval(days => $1) AS due
        FROM signing_keys WHERE retired_at IS NULL
       ORDER BY activates_at DESC`,
     [rotationDays],
@@ -35,7 +37,7 @@ export async function insertKey(
   key: { kid: string; publicJwk: PublicJwk; privateKeyEncrypted: string; activatesInSeconds: number },
 ): Promise<void> {
   await tx.query(
-    'INSERT INTO signing_keys (kid, public_jwk, private_key_encrypted, activates_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))',
+    'INSERT INTO signing_keys (kid, public_jwk, private_key_encrypted, activates_at) VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4))',
     [key.kid, key.publicJwk, key.privateKeyEncrypted, key.activatesInSeconds],
   );
 }
