@@ -1,42 +1,16 @@
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Message, User } from '../src/api/types';
-import { App } from '../src/app/App';
-import { BoardProvider } from '../src/app/context';
 import { MessageItem } from '../src/features/board/MessageItem';
-import { SessionManager } from '../src/session/session';
-import { ada, apiError, fakeServer, issued, json } from './fake-api';
-
-/** The stream is not under test here: one that never opens. */
-class SilentSource extends EventTarget {
-  readonly CLOSED = 2;
-  readyState = 0;
-  onopen = null;
-  onerror = null;
-  close() {}
-}
+import { ada, apiError, issued, json } from './fake-api';
+import { SilentSource, renderApp } from './render';
 
 const hostile = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
 const messages: Message[] = [
   { id: 'm1', channel: 'general', body: hostile, createdAt: '2026-01-02T00:00:00.000Z', editedAt: null, author: null, likeCount: 0 },
   { id: 'm2', channel: 'general', body: 'mine', createdAt: '2026-01-01T00:00:00.000Z', editedAt: null, author: { id: ada.id, username: 'ada', displayName: 'Ada' }, likeCount: 2, likedByMe: true },
 ];
-
-function renderApp(routes: Parameters<typeof fakeServer>[0]) {
-  const server = fakeServer(routes);
-  const session = new SessionManager({ fetch: server.fetch, cookies: () => 'csrf_token=' + 'c'.repeat(43), now: () => Date.now() });
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <BoardProvider session={session}>
-        <App />
-      </BoardProvider>
-    </QueryClientProvider>,
-  );
-  return { server, session };
-}
 
 beforeEach(() => {
   vi.stubGlobal('EventSource', SilentSource);

@@ -1,20 +1,9 @@
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Message, User } from '../src/api/types';
-import { App } from '../src/app/App';
-import { BoardProvider } from '../src/app/context';
-import { SessionManager } from '../src/session/session';
-import { ada, fakeServer, issued, json } from './fake-api';
-
-class SilentSource extends EventTarget {
-  readonly CLOSED = 2;
-  readyState = 0;
-  onopen = null;
-  onerror = null;
-  close() {}
-}
+import { ada, json } from './fake-api';
+import { SilentSource, renderSignedIn } from './render';
 
 const AVATAR = '/api/users/00000000-0000-4000-8000-00000000000b/avatar?v=2';
 const member: User = { ...ada, role: 'member' };
@@ -30,25 +19,6 @@ const message = (author: Message['author']): Message => ({
 });
 const webp = () => new Response(new Uint8Array([82, 73, 70, 70]), { status: 200, headers: { 'content-type': 'image/webp' } });
 
-function renderApp(user: User, routes: Parameters<typeof fakeServer>[0]) {
-  const server = fakeServer({
-    'POST /api/auth/refresh': () => json(200, issued('t1', user)),
-    'POST /api/events/ticket': () => json(200, { ticket: 'k'.repeat(43), expiresIn: 30 }),
-    'GET /api/channels': () => json(200, { channels: [] }),
-    ...routes,
-  });
-  const session = new SessionManager({ fetch: server.fetch, cookies: () => 'csrf_token=' + 'c'.repeat(43), now: () => Date.now() });
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <BoardProvider session={session}>
-        <App />
-      </BoardProvider>
-    </QueryClientProvider>,
-  );
-  return { server, session };
-}
-
 beforeEach(() => {
   vi.stubGlobal('EventSource', SilentSource);
   URL.createObjectURL = vi.fn(() => 'blob:avatar');
@@ -62,7 +32,7 @@ afterEach(() => {
 
 describe('avatars', () => {
   it('shows an author avatar where the API gives one, fetched with the access token', async () => {
-    const { server, session } = renderApp(member, {
+    const { server, session } = renderSignedIn(member, {
       'GET /api/messages': () => json(200, { messages: [message({ id: 'b', username: 'bob', displayName: 'Bob', avatarUrl: AVATAR })], nextCursor: null }),
       'GET /api/users/00000000-0000-4000-8000-00000000000b/avatar': () => webp(),
     });
@@ -76,7 +46,7 @@ describe('avatars', () => {
   });
 
   it('shows none where the API hides the author (a user looking at someone else), and fetches none', async () => {
-    const { server, session } = renderApp(ada, { 'GET /api/messages': () => json(200, { messages: [message(null)], nextCursor: null }) });
+    const { server, session } = renderSignedIn(ada, { 'GET /api/messages': () => json(200, { messages: [message(null)], nextCursor: null }) });
     await session.restore();
     const article = await screen.findByRole('article');
     expect(within(article).getByText('Author hidden')).toBeTruthy();
@@ -88,7 +58,7 @@ describe('avatars', () => {
   it('uploads a chosen image as the raw body, refuses other types and sizes before sending, and shows last active', async () => {
     window.history.replaceState(null, '', '/profile');
     let profile: User = { ...member, avatarUrl: null, lastActiveAt: '2026-01-02T03:04:05.000Z' };
-    const { server, session } = renderApp(member, {
+    const { server, session } = renderSignedIn(member, {
       'GET /api/users/me': () => json(200, { user: profile }),
       'PUT /api/users/me/avatar': () => {
         profile = { ...profile, avatarUrl: `/api/users/${member.id}/avatar?v=1` };

@@ -1,20 +1,9 @@
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Message, User } from '../src/api/types';
-import { App } from '../src/app/App';
-import { BoardProvider } from '../src/app/context';
-import { SessionManager } from '../src/session/session';
-import { ada, fakeServer, issued, json } from './fake-api';
-
-class SilentSource extends EventTarget {
-  readonly CLOSED = 2;
-  readyState = 0;
-  onopen = null;
-  onerror = null;
-  close() {}
-}
+import { ada, json } from './fake-api';
+import { SilentSource, renderSignedIn } from './render';
 
 const member: User = { ...ada, role: 'member' };
 const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString();
@@ -29,25 +18,6 @@ const message = (id: string, n: number): Message => ({
   likedByMe: false,
 });
 
-function renderApp(user: User, routes: Parameters<typeof fakeServer>[0]) {
-  const server = fakeServer({
-    'POST /api/auth/refresh': () => json(200, issued('t1', user)),
-    'POST /api/events/ticket': () => json(200, { ticket: 'k'.repeat(43), expiresIn: 30 }),
-    'GET /api/channels': () => json(200, { channels: [] }),
-    ...routes,
-  });
-  const session = new SessionManager({ fetch: server.fetch, cookies: () => 'csrf_token=' + 'c'.repeat(43), now: () => Date.now() });
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <BoardProvider session={session}>
-        <App />
-      </BoardProvider>
-    </QueryClientProvider>,
-  );
-  return { server, session };
-}
-
 beforeEach(() => {
   vi.stubGlobal('EventSource', SilentSource);
   window.history.replaceState(null, '', '/');
@@ -61,7 +31,7 @@ describe('bookmarks', () => {
   it('toggles a bookmark on the board (pressed as the API keeps it) and lists it on the Bookmarks screen', async () => {
     const kept = new Map<string, Message>();
     const board = [message('b2', 2), message('b1', 1)];
-    const { server, session } = renderApp(member, {
+    const { server, session } = renderSignedIn(member, {
       'GET /api/messages': () => json(200, { messages: board, nextCursor: null }),
       'GET /api/bookmarks': () => json(200, { messages: [...kept.values()].reverse(), nextCursor: null }),
       'PUT /api/bookmarks/b1': () => {
@@ -99,7 +69,7 @@ describe('bookmarks', () => {
     const cursor = 'c'.repeat(86);
     const mine: Message = { ...message('own', 9), author: { id: member.id, username: 'ada', displayName: 'Ada' } };
     window.history.replaceState(null, '', '/bookmarks');
-    const { server, session } = renderApp(member, {
+    const { server, session } = renderSignedIn(member, {
       'GET /api/bookmarks': (_init, _n, url) =>
         json(200, url.searchParams.get('before') === cursor ? { messages: [message('old', 1)], nextCursor: null } : { messages: [mine, message('mid', 5)], nextCursor: cursor }),
       'DELETE /api/messages/own': () => json(204, null),
@@ -118,7 +88,7 @@ describe('bookmarks', () => {
   });
 
   it('offers a user neither the toggle nor the screen, and asks the API for no bookmarks', async () => {
-    const { server, session } = renderApp(ada, {
+    const { server, session } = renderSignedIn(ada, {
       'GET /api/messages': () => json(200, { messages: [message('u1', 1)], nextCursor: null }),
     });
     await session.restore();

@@ -1,11 +1,8 @@
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
-import { cleanup, render, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Message } from '../src/api/types';
-import { App } from '../src/app/App';
-import { BoardProvider } from '../src/app/context';
-import { SessionManager } from '../src/session/session';
-import { apiError, fakeServer, json } from './fake-api';
+import { apiError, json } from './fake-api';
+import { renderApp } from './render';
 
 /** Records the URLs streams are opened with; never opens. */
 class RecordingSource extends EventTarget {
@@ -25,19 +22,8 @@ const visible: Message[] = [
   { id: 'v1', channel: 'general', body: 'read me', createdAt: '2026-01-02T00:00:00.000Z', editedAt: null, author: null, likeCount: 3 },
 ];
 
-function renderApp(routes: Parameters<typeof fakeServer>[0]) {
-  const server = fakeServer(routes);
-  const session = new SessionManager({ fetch: server.fetch, cookies: () => '', now: () => Date.now() });
-  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
-  render(
-    <QueryClientProvider client={client}>
-      <BoardProvider session={session}>
-        <App />
-      </BoardProvider>
-    </QueryClientProvider>,
-  );
-  return { server, session };
-}
+/** No session: no csrf_token cookie either. */
+const renderVisitor = (routes: Parameters<typeof renderApp>[0]) => renderApp(routes, '');
 
 beforeEach(() => {
   RecordingSource.urls = [];
@@ -51,7 +37,7 @@ afterEach(() => {
 
 describe('a visitor (no session)', () => {
   it('reads the board without a token: channels, messages without authors, a stream without a ticket, and a call to log in', async () => {
-    const { server, session } = renderApp({
+    const { server, session } = renderVisitor({
       'GET /api/messages': () => json(200, { messages: visible, nextCursor: null }),
       'GET /api/channels': () => json(200, { channels: [{ name: 'cats', messageCount: 1, lastMessageAt: '2026-01-02T00:00:00.000Z' }] }),
     });
@@ -78,7 +64,7 @@ describe('a visitor (no session)', () => {
   });
 
   it('is sent to the login screen when the deployment turns public reads off (401)', async () => {
-    const { session } = renderApp({
+    const { session } = renderVisitor({
       'GET /api/messages': () => apiError(401, 'UNAUTHORIZED'),
       'GET /api/channels': () => apiError(401, 'UNAUTHORIZED'),
     });
@@ -91,7 +77,7 @@ describe('a visitor (no session)', () => {
 
   it('is asked to log in on any screen but the board', async () => {
     window.history.replaceState(null, '', '/profile');
-    const { session } = renderApp({});
+    const { session } = renderVisitor({});
     await session.restore();
     await screen.findByRole('heading', { name: 'Log in' });
     expect(window.location.pathname).toBe('/login');
