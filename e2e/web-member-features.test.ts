@@ -1,7 +1,6 @@
-import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
-import { call, environment } from './support/client';
-import { launchBrowser, messageWith, openTab, post, screenshot, seriousViolations, signUp, waitLive, type Tab } from './support/browser';
+import { call } from './support/client';
+import { becomeMember, browserForThisFile, messageWith, post, screenshot, seriousViolations, signUp, waitLive } from './support/browser';
 import { login, register, uniqueName } from './support/users';
 
 /*
@@ -10,32 +9,7 @@ import { login, register, uniqueName } from './support/users';
  */
 jest.setTimeout(120_000);
 
-let browser: Browser;
-const tabs: Tab[] = [];
-
-async function tab(): Promise<Tab> {
-  const opened = await openTab(browser);
-  tabs.push(opened);
-  return opened;
-}
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  for (const opened of tabs) await opened.context.close();
-  await browser?.close();
-});
-
-async function becomeMember(opened: Tab): Promise<void> {
-  await opened.page.getByRole('link', { name: 'Become a member' }).click();
-  await opened.page.getByLabel('Passcode').fill(environment.memberPasscode);
-  await opened.page.getByRole('button', { name: 'Become a member' }).click();
-  await opened.page.getByTestId('role').filter({ hasText: 'member' }).waitFor();
-  await opened.page.getByRole('link', { name: '#general' }).click();
-  await waitLive(opened.page);
-}
+const { tab } = browserForThisFile();
 
 describe('the web client: visitors and bookmarks', () => {
   it('shows an avatar uploaded on the profile screen beside its author for a member, and not for a user', async () => {

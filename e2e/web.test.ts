@@ -1,6 +1,5 @@
-import type { Browser } from 'playwright-core';
 import { api, call, environment } from './support/client';
-import { launchBrowser, logIn, messageWith, openTab, post, screenshot, seriousViolations, signUp, waitLive, type Tab } from './support/browser';
+import { becomeMember, browserForThisFile, logIn, messageWith, post, screenshot, seriousViolations, signUp, waitLive } from './support/browser';
 import { login, register, uniqueName } from './support/users';
 
 /*
@@ -9,33 +8,7 @@ import { login, register, uniqueName } from './support/users';
  */
 jest.setTimeout(120_000);
 
-let browser: Browser;
-const tabs: Tab[] = [];
-
-async function tab(): Promise<Tab> {
-  const opened = await openTab(browser);
-  tabs.push(opened);
-  return opened;
-}
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  for (const opened of tabs) await opened.context.close();
-  await browser?.close();
-});
-
-async function becomeMember(opened: Tab): Promise<void> {
-  await opened.page.getByRole('link', { name: 'Become a member' }).click();
-  await opened.page.getByLabel('Passcode').fill(environment.memberPasscode);
-  await opened.page.getByRole('button', { name: 'Become a member' }).click();
-  // The new role shows without logging out: the client took a token that carries it.
-  await opened.page.getByTestId('role').filter({ hasText: 'member' }).waitFor();
-  await opened.page.getByRole('link', { name: '#general' }).click();
-  await waitLive(opened.page);
-}
+const { tab } = browserForThisFile();
 
 describe('the web client', () => {
   it('is served by nginx: the client at /, hashed assets immutable, index.html no-cache, a strict CSP, no fallback for /api/', async () => {

@@ -107,3 +107,38 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
 }
+
+/**
+ * One Chromium for the test file that calls this (at its top level): launched before its tests,
+ * closed after them with every tab `tab()` opened.
+ */
+export function browserForThisFile(): { tab: () => Promise<Tab> } {
+  let browser: Browser | undefined;
+  const tabs: Tab[] = [];
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    for (const opened of tabs) await opened.context.close();
+    await browser?.close();
+  });
+  return {
+    tab: async () => {
+      if (!browser) throw new Error('the browser is not launched yet');
+      const opened = await openTab(browser);
+      tabs.push(opened);
+      return opened;
+    },
+  };
+}
+
+/** Becomes a member with the stack's passcode, then goes back to #general and waits for it to be live. */
+export async function becomeMember(opened: Tab): Promise<void> {
+  await opened.page.getByRole('link', { name: 'Become a member' }).click();
+  await opened.page.getByLabel('Passcode').fill(environment.memberPasscode);
+  await opened.page.getByRole('button', { name: 'Become a member' }).click();
+  // The new role shows without logging out: the client took a token that carries it.
+  await opened.page.getByTestId('role').filter({ hasText: 'member' }).waitFor();
+  await opened.page.getByRole('link', { name: '#general' }).click();
+  await waitLive(opened.page);
+}

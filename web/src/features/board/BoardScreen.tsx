@@ -1,5 +1,5 @@
 import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, errorText } from '../../api/errors';
 import type { Message, User } from '../../api/types';
 import { useBoard } from '../../app/context';
@@ -8,6 +8,7 @@ import { updateBookmarks, useBookmarkToggle } from '../bookmarks/bookmarks';
 import { addMessage, messagesKey, removeMessage, replaceMessage, type Pages } from './cache';
 import { MessageItem, type MessageActions } from './MessageItem';
 import { useLiveBoard } from './useLiveBoard';
+import { useInfiniteScroll } from '../../app/useInfiniteScroll';
 
 const STATUS_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline, retrying' } as const;
 
@@ -50,18 +51,8 @@ export function BoardScreen({ channel, user }: { channel: string; user: User | u
     if (refused) navigate(`/login?next=${encodeURIComponent(`/c/${channel}`)}`, true);
   }, [refused, channel]);
 
-  // Infinite scroll: the sentinel under the last message loads the next (older) page.
-  const sentinel = useRef<HTMLDivElement>(null);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
-  useEffect(() => {
-    const node = sentinel.current;
-    if (!node || !hasNextPage || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
-    });
-    observer.observe(node);
-    return () => observer.disconnect();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const sentinel = useInfiniteScroll(query);
 
   const messages = query.data?.pages.flatMap((page) => page.messages) ?? [];
   return (

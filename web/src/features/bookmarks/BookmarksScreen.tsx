@@ -1,11 +1,11 @@
 import { useQueryClient } from '@tanstack/react-query';
-import { useEffect, useRef } from 'react';
 import { errorText } from '../../api/errors';
 import type { User } from '../../api/types';
 import { useBoard } from '../../app/context';
 import { removeMessage, replaceMessage } from '../board/cache';
 import { MessageItem, type MessageActions } from '../board/MessageItem';
 import { updateBookmarks, useBookmarkToggle, useBookmarks } from './bookmarks';
+import { useInfiniteScroll } from '../../app/useInfiniteScroll';
 
 /** My bookmarked messages, newest bookmark first, each as its channel shows it to me. */
 export function BookmarksScreen({ user }: { user: User }) {
@@ -33,18 +33,8 @@ export function BookmarksScreen({ user }: { user: User }) {
     bookmark: bookmarks.toggle,
   };
 
-  // Infinite scroll on the cursor, as the board does.
-  const sentinel = useRef<HTMLDivElement>(null);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = query;
-  useEffect(() => {
-    const node = sentinel.current;
-    if (!node || !hasNextPage || typeof IntersectionObserver === 'undefined') return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting) && !isFetchingNextPage) void fetchNextPage();
-    });
-    observer.observe(node);
-    return () => observer.disconnect();
-  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const sentinel = useInfiniteScroll(query);
 
   const messages = query.data?.pages.flatMap((page) => page.messages) ?? [];
   return (
