@@ -84,9 +84,15 @@ export function installNginxFiles(dir: string): string {
 const gatewayServers = (upstreams: string[]) =>
   ['# Every gateway replica of the plan, written by the local stack runner.', ...upstreams.map((upstream) => `server ${upstream};`), ''].join('\n');
 
-/** No `user`: nginx keeps the runner's user (or drops to nobody when the runner is root). */
+/**
+ * Workers run as the runner's user. As root, nginx would otherwise drop them to nobody, who may
+ * not read a checkout under a private directory (mktemp -d makes one 0700): the client's files
+ * and the temp paths would be out of its reach.
+ */
+const workerUser = () => (process.getuid?.() === 0 ? 'user root;\n' : '');
+
 const localMainPaths = (runDir: string) => `# The local stack runner's process paths (the image's are nginx/paths/main.conf).
-pid ${path.join(runDir, 'nginx.pid')};
+${workerUser()}pid ${path.join(runDir, 'nginx.pid')};
 error_log ${path.join(runDir, 'logs', 'nginx-error.log')} warn;
 `;
 
